@@ -1,0 +1,215 @@
+//! Who may do what: root anything (naming the account), anyone what needs
+//! no privilege, everything else only by a rule in the policy file.
+
+#![forbid(unsafe_code)]
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::CStr;
+use core::net::SocketAddr;
+
+use crate::accounts::{Invoker, SystemDb, Target};
+use crate::addr;
+use crate::error::{Error, Text};
+use crate::ids::Uid;
+use crate::num::parse_decimal;
+use crate::policy::{self, Request};
+use crate::sys;
+
+/// The path is chosen when portbind is built, never at run time.
+pub const POLICY_PATH: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("PORTBIND_POLICY_PATH"), "\0").as_bytes()) {
+        Ok(path) => path,
+        Err(_) => panic!("the policy path holds a NUL"),
+    };
+
+const POLICY_LIMIT: usize = 64 * 1024;
+
+/// Why a request may go ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// The invoker is root.
+    Root,
+    /// Nothing asked for needs privilege.
+    NoPrivilegeNeeded,
+    /// The policy rule on this line covers the request.
+    Rule(usize),
+}
+
+/// What a request asks for beyond what any user may do.
+#[derive(Debug, Default)]
+pub struct Needs {
+    pub privileged_sockets: Vec<SocketAddr>,
+    pub other_account: bool,
+    pub ambient: bool,
+}
+
+impl Needs {
+    pub fn of(
+        invoker: &Invoker,
+        sockets: &[SocketAddr],
+        target: &Target,
+        ambient: bool,
+        unprivileged_port_start: u16,
+    ) -> Needs {
+        Needs {
+            privileged_sockets: sockets
+                .iter()
+                .filter(|s| s.port() < unprivileged_port_start)
+                .copied()
+                .collect(),
+            other_account: target.uid != invoker.uid || !invoker.is_member(target.gid),
+            ambient,
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        !self.privileged_sockets.is_empty() || self.other_account || self.ambient
+    }
+}
+
+/// Decides whether `invoker` may bind `sockets` and run the driver as
+/// `target` (with the ambient capability when `ambient`). Also returns
+/// what the request needs beyond an ordinary user's rights (nothing is
+/// worked out for root, who has every right).
+pub fn decide(
+    invoker: &Invoker,
+    user_named: bool,
+    sockets: &[SocketAddr],
+    target: &Target,
+    ambient: bool,
+) -> Result<(Grant, Needs), Error> {
+    if invoker.uid == Uid::ROOT {
+        if !user_named {
+            return Err(Error::Usage(String::from(
+                "run by root, portbind needs -u to name the driver's account (-u root to keep root)",
+            )));
+        }
+        return Ok((Grant::Root, Needs::default()));
+    }
+    let needs = Needs::of(invoker, sockets, target, ambient, unprivileged_port_start());
+    if !needs.any() {
+        return Ok((Grant::NoPrivilegeNeeded, needs));
+    }
+    let asked = describe_request(invoker, sockets, target, ambient);
+    let path = Text(POLICY_PATH.to_bytes());
+    let text = match read_policy()? {
+        Some(text) => text,
+        None => {
+            return Err(Error::NotPermitted(format!(
+                "{asked}: {path} does not exist; this line there would permit it: {}",
+                suggestion(invoker, sockets, target, ambient)
+            )))
+        }
+    };
+    let policy = policy::parse(&text, &SystemDb).map_err(|e| {
+        Error::PolicyInvalid(format!(
+            "{path}:{}: {}; every request that needs the policy is refused",
+            e.line, e.reason
+        ))
+    })?;
+    let groups = invoker.all_groups();
+    let request = Request {
+        invoker: invoker.uid,
+        invoker_groups: &groups,
+        sockets,
+        target: (target.uid, target.gid),
+        ambient,
+    };
+    match policy.permits(&request) {
+        Some(rule) => Ok((Grant::Rule(rule.line), needs)),
+        None => Err(Error::NotPermitted(format!(
+            "{asked}: no rule in {path} permits it (a line such as `{}` would)",
+            suggestion(invoker, sockets, target, ambient)
+        ))),
+    }
+}
+
+/// "alice (uid 1000) may not bind 0.0.0.0:23, run the driver as mud
+/// (uid 1001, gid 1001)": what was asked, and by whom.
+fn describe_request(
+    invoker: &Invoker,
+    sockets: &[SocketAddr],
+    target: &Target,
+    ambient: bool,
+) -> String {
+    let mut parts = Vec::new();
+    if !sockets.is_empty() {
+        let list: Vec<String> = sockets
+            .iter()
+            .map(|s| format!("{}", addr::Display(*s)))
+            .collect();
+        parts.push(format!("bind {}", list.join(", ")));
+    }
+    parts.push(format!(
+        "run the driver as {} (uid {}, gid {})",
+        Text(&target.name),
+        target.uid,
+        target.gid
+    ));
+    if ambient {
+        parts.push(String::from("grant it cap_net_bind_service"));
+    }
+    format!(
+        "{} (uid {}) may not {}",
+        invoker.name(),
+        invoker.uid,
+        parts.join(", ")
+    )
+}
+
+fn suggestion(invoker: &Invoker, sockets: &[SocketAddr], target: &Target, ambient: bool) -> String {
+    let target_name = format!("{}", Text(&target.name));
+    let gid = format!("{}", target.gid);
+    let other = target.uid != invoker.uid || !invoker.is_member(target.gid);
+    let as_target = other.then_some((target_name.as_str(), gid.as_str()));
+    policy::suggest(&invoker.name(), sockets, as_target, ambient)
+}
+
+/// The policy file's text, or `None` when there is no file. Anything
+/// unsafe about the file is an error.
+fn read_policy() -> Result<Option<Vec<u8>>, Error> {
+    let path = Text(POLICY_PATH.to_bytes());
+    let (facts, text) = match sys::read_trusted_file(POLICY_PATH, POLICY_LIMIT) {
+        Ok(read) => read,
+        Err(e) if e.0 == libc::ENOENT => return Ok(None),
+        Err(e) if e.0 == libc::ELOOP => {
+            return Err(Error::PolicyInvalid(format!(
+                "policy file {path} is a symbolic link; refusing every request that needs it"
+            )))
+        }
+        Err(e) => {
+            return Err(Error::PolicyInvalid(format!(
+                "cannot read policy file {path}: {}",
+                Text(e.text())
+            )))
+        }
+    };
+    let problem = if !facts.regular {
+        String::from("is not a regular file")
+    } else if facts.owner != Uid::ROOT {
+        format!("is owned by uid {}, not root", facts.owner)
+    } else if facts.mode & 0o022 != 0 {
+        format!("is writable by group or others (mode {:04o})", facts.mode)
+    } else if facts.size > POLICY_LIMIT as u64 {
+        String::from("is larger than 64 KiB")
+    } else {
+        return Ok(text);
+    };
+    Err(Error::PolicyInvalid(format!(
+        "policy file {path} {problem}; refusing every request that needs it"
+    )))
+}
+
+/// The first port an unprivileged process may bind in this network
+/// namespace; 1024 when the value cannot be read.
+pub fn unprivileged_port_start() -> u16 {
+    sys::read_small_file(c"/proc/sys/net/ipv4/ip_unprivileged_port_start", 16)
+        .ok()
+        .and_then(|text| {
+            let digits = text.strip_suffix(b"\n").unwrap_or(&text);
+            parse_decimal(digits, 65536)
+        })
+        .map_or(1024, |n| u16::try_from(n).unwrap_or(u16::MAX))
+}
