@@ -12,7 +12,7 @@ use core::net::SocketAddr;
 use crate::accounts::{Invoker, SystemDb, Target};
 use crate::addr;
 use crate::error::{Error, Text};
-use crate::ids::Uid;
+use crate::ids::{Gid, Uid};
 use crate::num::parse_decimal;
 use crate::policy::{self, Request};
 use crate::sys;
@@ -92,7 +92,12 @@ pub fn decide(
     if !needs.any() {
         return Ok((Grant::NoPrivilegeNeeded, needs));
     }
-    let asked = describe_request(invoker, sockets, target, ambient);
+    let asked = describe_request(invoker, sockets, target, &needs);
+    if needs.other_account && (target.uid == Uid::ROOT || target.gid == Gid::ROOT) {
+        return Err(Error::NotPermitted(format!(
+            "{asked}: root is never a target for anyone but root"
+        )));
+    }
     let path = Text(POLICY_PATH.to_bytes());
     let text = match read_policy()? {
         Some(text) => text,
@@ -132,7 +137,7 @@ fn describe_request(
     invoker: &Invoker,
     sockets: &[SocketAddr],
     target: &Target,
-    ambient: bool,
+    needs: &Needs,
 ) -> String {
     let mut parts = Vec::new();
     if !sockets.is_empty() {
@@ -142,13 +147,15 @@ fn describe_request(
             .collect();
         parts.push(format!("bind {}", list.join(", ")));
     }
-    parts.push(format!(
-        "run the driver as {} (uid {}, gid {})",
-        Text(&target.name),
-        target.uid,
-        target.gid
-    ));
-    if ambient {
+    if needs.other_account {
+        parts.push(format!(
+            "run the driver as {} (uid {}, gid {})",
+            Text(&target.name),
+            target.uid,
+            target.gid
+        ));
+    }
+    if needs.ambient {
         parts.push(String::from("grant it cap_net_bind_service"));
     }
     format!(

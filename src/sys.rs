@@ -468,10 +468,11 @@ pub fn send_to_dev_log(message: &[u8]) -> SysResult<()> {
             size_of::<libc::sockaddr_un>() as libc::socklen_t,
         )
     };
-    if sent < 0 {
-        return Err(Errno::last());
-    }
-    Ok(())
+    let result = if sent < 0 { Err(Errno::last()) } else { Ok(()) };
+    // The socket is close-on-exec and is closed with every other stray fd
+    // when the sockets are placed (or at exit): no close of its own.
+    let _ = fd.into_raw();
+    result
 }
 
 // ---------------------------------------------------------------------------
@@ -493,20 +494,33 @@ pub fn getresgid() -> (Gid, Gid, Gid) {
 
 /// getgroups(2): the supplementary groups, sorted.
 pub fn getgroups() -> SysResult<Vec<Gid>> {
-    // The kernel allows at most NGROUPS_MAX (65536) groups.
-    let mut groups: Vec<libc::gid_t> = alloc::vec![0; 65536];
-    // SAFETY: groups has room for the length passed.
-    let n = check(unsafe { libc::getgroups(65536, groups.as_mut_ptr()) })?;
-    groups.truncate(n.unsigned_abs() as usize);
+    let mut groups: Vec<libc::gid_t> = alloc::vec![0; 32];
+    loop {
+        let room = c_int::try_from(groups.len()).unwrap_or(c_int::MAX);
+        // SAFETY: groups has room for the length passed.
+        match check(unsafe { libc::getgroups(room, groups.as_mut_ptr()) }) {
+            Ok(n) => {
+                groups.truncate(n.unsigned_abs() as usize);
+                break;
+            }
+            // More groups than room: the kernel allows at most 65536.
+            Err(e) if e.0 == libc::EINVAL && groups.len() < 65536 => {
+                groups.resize(65536, 0);
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let mut groups: Vec<Gid> = groups.into_iter().map(Gid).collect();
     groups.sort_unstable();
     Ok(groups)
 }
 
+/// setgroups(2) through the raw system call: musl's wrapper would
+/// broadcast to other threads, and there are none.
 pub fn setgroups(groups: &[Gid]) -> SysResult<()> {
     let raw: Vec<libc::gid_t> = groups.iter().map(|g| g.0).collect();
     // SAFETY: raw holds the number of gids passed.
-    check(unsafe { libc::setgroups(raw.len(), raw.as_ptr()) }).map(drop)
+    check_long(unsafe { libc::syscall(libc::SYS_setgroups, raw.len(), raw.as_ptr()) }).map(drop)
 }
 
 /// setresgid(2) through the raw system call: musl's wrapper would
