@@ -103,7 +103,7 @@ fn match_steps(calls: &[&Call], steps: &[Step]) -> Option<Vec<String>> {
         let Some(((item, step), rest)) = items.split_first() else {
             return calls.is_empty();
         };
-        let fits = |c: &&Call| item.names.iter().any(|n| *n == c.name);
+        let fits = |c: &&Call| item.names.contains(&c.name);
         let run = calls.iter().take_while(|c| fits(c)).count().min(item.max);
         for take in (item.min..=run).rev() {
             let mark = out.len();
