@@ -151,7 +151,7 @@ impl Rule {
     fn covers_socket(&self, socket: &SocketAddr) -> bool {
         match &self.ports {
             Some(ports) => {
-                ports.contains(socket.port()) && self.addr.map_or(true, |a| a == socket.ip())
+                ports.contains(socket.port()) && self.addr.is_none_or(|a| a == socket.ip())
             }
             // The ambient capability lets the driver bind any privileged
             // port itself, so binding one for it grants nothing more.
