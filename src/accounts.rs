@@ -48,8 +48,7 @@ impl Invoker {
     pub fn all_groups(&self) -> Vec<Gid> {
         let mut all = self.groups.clone();
         all.push(self.gid);
-        all.sort_unstable();
-        all.dedup();
+        crate::ids::sort_dedup(&mut all);
         all
     }
 

@@ -201,8 +201,7 @@ pub fn suggest(
 
 fn port_list(sockets: &[SocketAddr]) -> String {
     let mut ports: Vec<u16> = sockets.iter().map(SocketAddr::port).collect();
-    ports.sort_unstable();
-    ports.dedup();
+    crate::ids::sort_dedup(&mut ports);
     let mut list = String::new();
     for port in ports {
         if !list.is_empty() {

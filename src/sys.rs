@@ -492,7 +492,7 @@ pub fn getresgid() -> (Gid, Gid, Gid) {
     (Gid(r), Gid(e), Gid(s))
 }
 
-/// getgroups(2): the supplementary groups, sorted.
+/// getgroups(2): the supplementary groups, sorted, without repeats.
 pub fn getgroups() -> SysResult<Vec<Gid>> {
     let mut groups: Vec<libc::gid_t> = alloc::vec![0; 32];
     loop {
@@ -511,7 +511,7 @@ pub fn getgroups() -> SysResult<Vec<Gid>> {
         }
     }
     let mut groups: Vec<Gid> = groups.into_iter().map(Gid).collect();
-    groups.sort_unstable();
+    crate::ids::sort_dedup(&mut groups);
     Ok(groups)
 }
 
@@ -775,8 +775,7 @@ pub fn getgrouplist(name: &[u8], gid: Gid) -> SysResult<Vec<Gid>> {
         if ret >= 0 {
             groups.truncate(n.unsigned_abs() as usize);
             let mut groups: Vec<Gid> = groups.into_iter().map(Gid).collect();
-            groups.sort_unstable();
-            groups.dedup();
+            crate::ids::sort_dedup(&mut groups);
             return Ok(groups);
         }
         if n <= size || n > 65536 {
