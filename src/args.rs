@@ -18,6 +18,9 @@ pub const DEFAULT_DRIVER: &[u8] = b"./driver";
 pub const DEFAULT_FIRST_FD: u32 = 6;
 pub const SYSTEMD_FIRST_FD: u32 = 3;
 pub const MAX_FD: u64 = 65535;
+/// More sockets than a driver could want; it bounds the work a hostile
+/// command line can cause.
+pub const MAX_SOCKETS: usize = 256;
 
 /// A user or group as the command line names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +175,9 @@ fn set_once<T>(slot: &mut Option<T>, value: T, letter: u8) -> Result<(), Error> 
 
 fn option<'a>(opts: &mut Options<'a>, letter: u8, value: &'a [u8]) -> Result<(), Error> {
     match letter {
+        b'p' if opts.ports.len() >= MAX_SOCKETS => {
+            return Err(usage(format!("at most {MAX_SOCKETS} -p options")));
+        }
         b'p' => opts.ports.push(port_spec(value)?),
         b'i' => {
             let addr = parse_ip(value)
@@ -451,6 +457,14 @@ mod tests {
         assert_eq!(parse(args).unwrap(), Command::Version);
         let args: &'static [&'static [u8]] = &[b"-p", b"23", b"-V"];
         assert_eq!(parse(args).unwrap(), Command::Version);
+    }
+
+    #[test]
+    fn sockets_are_bounded() {
+        let many: Vec<String> = (0..=MAX_SOCKETS).map(|i| format!("-p{}", i + 1)).collect();
+        let many: Vec<&'static str> = many.into_iter().map(|s| &*String::leak(s)).collect();
+        assert!(usage_text(&many).contains("at most 256"));
+        assert!(run(&many[..MAX_SOCKETS]).is_ok());
     }
 
     #[test]

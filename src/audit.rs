@@ -15,6 +15,7 @@ const LOG_AUTHPRIV: u8 = 10 << 3;
 const LOG_NOTICE: u8 = 5;
 const LOG_INFO: u8 = 6;
 const FIELD_LIMIT: usize = 256;
+const REASON_LIMIT: usize = 512;
 
 /// The id that ties a log line to the refusal the invoker saw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,18 +40,25 @@ pub struct Field<'a>(pub &'a [u8]);
 
 impl fmt::Display for Field<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for &byte in self.0.iter().take(FIELD_LIMIT) {
-            if (0x21..0x7f).contains(&byte) && byte != b'"' && byte != b'\\' {
-                f.write_char(byte as char)?;
-            } else {
-                write!(f, "\\x{byte:02x}")?;
-            }
-        }
-        if self.0.len() > FIELD_LIMIT {
-            f.write_str("...")?;
-        }
-        Ok(())
+        escape(f, self.0, false, FIELD_LIMIT)
     }
+}
+
+/// Writes `text` escaped, keeping spaces when `spaces`, and cut after
+/// `limit` bytes with `...`.
+fn escape(f: &mut fmt::Formatter<'_>, text: &[u8], spaces: bool, limit: usize) -> fmt::Result {
+    for &byte in text.iter().take(limit) {
+        let plain = (0x21..0x7f).contains(&byte) && byte != b'"' && byte != b'\\';
+        if plain || (spaces && byte == b' ') {
+            f.write_char(byte as char)?;
+        } else {
+            write!(f, "\\x{byte:02x}")?;
+        }
+    }
+    if text.len() > limit {
+        f.write_str("...")?;
+    }
+    Ok(())
 }
 
 /// What a decision was about.
@@ -100,18 +108,13 @@ pub fn format_entry(entry: &Entry<'_>, pid: u32) -> Vec<u8> {
 }
 
 /// A reason is portbind's own sentence, but may quote outside text:
-/// spaces are kept, everything else is escaped as in a field.
+/// spaces are kept, everything else is escaped as in a field, and the
+/// whole is bounded like a field, only longer.
 struct Reason<'a>(&'a str);
 
 impl fmt::Display for Reason<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for word in self.0.as_bytes().split(|&b| b == b' ').enumerate() {
-            if word.0 > 0 {
-                f.write_char(' ')?;
-            }
-            Field(word.1).fmt(f)?;
-        }
-        Ok(())
+        escape(f, self.0.as_bytes(), true, REASON_LIMIT)
     }
 }
 
@@ -171,5 +174,9 @@ mod tests {
         let line = format_entry(&entry(None, &long), 1);
         assert!(line.len() < 600);
         assert!(line.ends_with(b"..."));
+        let reason = "word ".repeat(2000);
+        let line = format_entry(&entry(Some(&reason), &long), 1);
+        assert!(line.len() < 2048, "{}", line.len());
+        assert!(line.ends_with(b"...\""));
     }
 }

@@ -26,6 +26,9 @@ pub const POLICY_PATH: &CStr =
 
 const POLICY_LIMIT: usize = 64 * 1024;
 
+/// How many sockets a refusal names before it summarises the rest.
+const SHOWN_SOCKETS: usize = 8;
+
 /// Why a request may go ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grant {
@@ -141,10 +144,14 @@ fn describe_request(
 ) -> String {
     let mut parts = Vec::new();
     if !sockets.is_empty() {
-        let list: Vec<String> = sockets
+        let mut list: Vec<String> = sockets
             .iter()
+            .take(SHOWN_SOCKETS)
             .map(|s| format!("{}", addr::Display(*s)))
             .collect();
+        if sockets.len() > SHOWN_SOCKETS {
+            list.push(format!("and {} more", sockets.len() - SHOWN_SOCKETS));
+        }
         parts.push(format!("bind {}", list.join(", ")));
     }
     if needs.other_account {
@@ -156,7 +163,7 @@ fn describe_request(
         ));
     }
     if needs.ambient {
-        parts.push(String::from("grant it cap_net_bind_service"));
+        parts.push(String::from("grant the driver cap_net_bind_service"));
     }
     format!(
         "{} (uid {}) may not {}",

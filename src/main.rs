@@ -63,14 +63,18 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const 
 }
 
 fn run(argv: &[&'static [u8]], envp: &[&'static [u8]]) -> Result<Infallible, Error> {
+    // 0. A call without argv[0] is refused before anything else.
+    let args = match argv.split_first() {
+        Some((name, args)) if !name.is_empty() => args,
+        // Since Linux 5.18 an empty argv arrives as one empty string.
+        _ => return Err(Error::Usage("empty argument list (no argv[0])".into())),
+    };
+
     // 1. A closed stdin, stdout or stderr is opened on /dev/null before
     // anything else is opened, so no file or socket can land there.
     guard_stdio()?;
 
     // 2. Parse, resolve the accounts, decide, log the decision.
-    let args = argv
-        .get(1..)
-        .ok_or_else(|| Error::Usage(alloc::string::String::from("empty argument list")))?;
     let opts = match args::parse(args)? {
         Command::Run(opts) => opts,
         Command::Help => exit_with_help(),
@@ -79,7 +83,7 @@ fn run(argv: &[&'static [u8]], envp: &[&'static [u8]]) -> Result<Infallible, Err
     let start = Start::read()?;
     let invoker = Invoker::new(start.uids.0, start.gids.0, start.groups.clone())?;
     let target = resolve_target(&invoker, opts.user, opts.group)?;
-    let addrs = sockets::plan(&opts);
+    let addrs = sockets::plan(&opts)?;
     let backlog = listen_backlog(&opts);
     let (grant, id) = decide_and_log(&start, &invoker, &opts, &addrs, &target)?;
     if opts.check {
@@ -168,11 +172,16 @@ fn decide_and_log(
     }
 }
 
-/// `-b` asks for listen(); `-s` listens with SOMAXCONN by default.
+/// What `-s` listens with unless `-b` says otherwise: today's SOMAXCONN
+/// (musl's header still says 128); the kernel caps it at
+/// net.core.somaxconn.
+const SOCKET_ACTIVATION_BACKLOG: i32 = 4096;
+
+/// `-b` asks for listen(); `-s` listens by default.
 fn listen_backlog(opts: &Options<'_>) -> Option<i32> {
     match (opts.backlog, opts.systemd) {
         (Some(n), _) => Some(n as i32),
-        (None, true) => Some(libc::SOMAXCONN),
+        (None, true) => Some(SOCKET_ACTIVATION_BACKLOG),
         (None, false) => None,
     }
 }

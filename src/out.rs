@@ -25,5 +25,9 @@ fn line(fd: i32, args: fmt::Arguments<'_>) {
         return;
     }
     text.push('\n');
+    // A reader that has gone must not turn the exit status into a death by
+    // SIGPIPE. Every write here is on the way out (an error, the plan, the
+    // help), so the blocked signal is never delivered: portbind exits.
+    sys::block_sigpipe();
     let _ = sys::write_all(fd, text.as_bytes());
 }

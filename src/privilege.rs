@@ -78,8 +78,10 @@ pub fn check_available(start: &Start, needs: &Needs, target: &Target) -> Result<
             wanted |= 1 << CAP_SETUID;
         }
         wanted |= 1 << CAP_SETGID;
-        if target.uid != start.uids.0 || target.gid != start.gids.0 {
+        if target.uid != start.uids.0 {
             what.push("run the driver as another account");
+        } else if target.gid != start.gids.0 {
+            what.push("run the driver with another group");
         }
     }
     if start.caps.permitted & wanted == wanted {

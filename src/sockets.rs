@@ -14,13 +14,23 @@ use crate::error::Error;
 use crate::sys::{self, OwnedFd};
 
 /// The address of each socket, in `-p` order: the address the `-p` names,
-/// else `-i`, else 0.0.0.0.
-pub fn plan(opts: &Options<'_>) -> Vec<SocketAddr> {
+/// else `-i`, else 0.0.0.0. The same address twice is a usage error (both
+/// would bind, SO_REUSEADDR allowing it, and the driver would get two
+/// sockets for one port).
+pub fn plan(opts: &Options<'_>) -> Result<Vec<SocketAddr>, Error> {
     let default = opts.interface.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    opts.ports
-        .iter()
-        .map(|p| SocketAddr::new(p.addr.unwrap_or(default), p.port))
-        .collect()
+    let mut addrs: Vec<SocketAddr> = Vec::with_capacity(opts.ports.len());
+    for spec in &opts.ports {
+        let addr = SocketAddr::new(spec.addr.unwrap_or(default), spec.port);
+        if addrs.contains(&addr) {
+            return Err(Error::Usage(format!(
+                "-p {} given twice",
+                addr::Display(addr)
+            )));
+        }
+        addrs.push(addr);
+    }
+    Ok(addrs)
 }
 
 /// Creates and binds each socket, and listens when `backlog` says so.

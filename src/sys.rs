@@ -796,6 +796,19 @@ pub fn random_u64() -> Result<u64, getrandom::Error> {
     Ok(u64::from_ne_bytes(bytes))
 }
 
+/// Adds SIGPIPE to the signal mask, so that a write to a pipe without a
+/// reader fails with EPIPE instead of killing the process.
+pub fn block_sigpipe() {
+    // SAFETY: an all-zero sigset_t is a valid set, emptied by sigemptyset.
+    let mut set: libc::sigset_t = unsafe { zeroed() };
+    // SAFETY: set is a valid sigset_t; the old mask is not wanted.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, ptr::null_mut());
+    }
+}
+
 /// Empties the signal mask.
 pub fn unblock_all_signals() -> SysResult<()> {
     // SAFETY: an all-zero sigset_t is a valid set, emptied by sigemptyset.
