@@ -32,6 +32,8 @@ pub enum Error {
     PolicyInvalid(String),
     /// execve failed: the driver path and the errno.
     Exec(String, Errno),
+    /// The driver exists but its `#!` interpreter does not.
+    BadInterpreter(String),
 }
 
 impl Error {
@@ -43,7 +45,7 @@ impl Error {
             Error::NotPermitted(_) => EX_NOPERM,
             Error::PolicyInvalid(_) => EX_CONFIG,
             Error::Exec(_, e) if e.0 == libc::ENOENT || e.0 == libc::ENOTDIR => EX_NOT_FOUND,
-            Error::Exec(..) => EX_CANNOT_EXEC,
+            Error::Exec(..) | Error::BadInterpreter(_) => EX_CANNOT_EXEC,
         }
     }
 }
@@ -60,6 +62,10 @@ impl fmt::Display for Error {
             Error::Exec(driver, errno) => {
                 write!(f, "cannot execute driver {driver}: {}", Text(errno.text()))
             }
+            Error::BadInterpreter(driver) => write!(
+                f,
+                "cannot execute driver {driver}: its #! interpreter does not exist"
+            ),
         }
     }
 }

@@ -113,7 +113,12 @@ fn run(argv: &[&'static [u8]], envp: &[&'static [u8]]) -> Result<Infallible, Err
     let driver = opts.driver();
     let argv = driver_argv(driver, opts.driver_args);
     let errno = sys::execve(&argv[0], &argv, &environment);
-    Err(Error::Exec(alloc::format!("{}", Text(driver)), errno))
+    let shown = alloc::format!("{}", Text(driver));
+    // ENOENT for a file that exists: its #! interpreter is missing.
+    if errno.0 == libc::ENOENT && sys::exists(driver) {
+        return Err(Error::BadInterpreter(shown));
+    }
+    Err(Error::Exec(shown, errno))
 }
 
 fn guard_stdio() -> Result<(), Error> {

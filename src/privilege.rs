@@ -87,8 +87,11 @@ pub fn check_available(start: &Start, needs: &Needs, target: &Target) -> Result<
     if start.caps.permitted & wanted == wanted {
         return Ok(());
     }
+    let noroot = sys::securebits().is_ok_and(|bits| bits & SECBIT_NOROOT != 0);
     let why = if sys::no_new_privs() {
         "no_new_privs is set on this process, so the kernel ignored portbind's privilege"
+    } else if noroot {
+        "securebits NOROOT is set on this process, so setuid root grants no capabilities"
     } else if sys::exe_on_nosuid_mount() {
         "portbind lies on a filesystem mounted nosuid, so its setuid bit is ignored"
     } else if start.caps.permitted & NET_BIND != 0 {

@@ -22,8 +22,17 @@ impl Errno {
         Errno(unsafe { *libc::__errno_location() })
     }
 
-    /// The C library's text for this errno, e.g. "Address already in use".
+    /// The text for this errno, e.g. "Address already in use": the
+    /// wording of errno(3) where musl's own differs for the errors
+    /// portbind is likely to meet, musl's strerror otherwise.
     pub fn text(self) -> &'static [u8] {
+        match self.0 {
+            libc::EADDRINUSE => return b"Address already in use",
+            libc::EADDRNOTAVAIL => return b"Cannot assign requested address",
+            libc::EMFILE => return b"Too many open files",
+            libc::ENFILE => return b"Too many open files in system",
+            _ => {}
+        }
         // SAFETY: musl's strerror returns a pointer to a static,
         // NUL-terminated string for every value, known or not.
         unsafe { CStr::from_ptr(libc::strerror(self.0)) }.to_bytes()
@@ -818,6 +827,16 @@ pub fn unblock_all_signals() -> SysResult<()> {
         libc::sigemptyset(&mut set);
         check(libc::sigprocmask(libc::SIG_SETMASK, &set, ptr::null_mut())).map(drop)
     }
+}
+
+/// Whether `path` names an existing file, by access(2) with F_OK (with
+/// the real ids, which after the drop are the target's).
+pub fn exists(path: &[u8]) -> bool {
+    let Some(path) = c_string(path) else {
+        return false;
+    };
+    // SAFETY: path is NUL-terminated.
+    unsafe { libc::access(as_c_ptr(&path), libc::F_OK) == 0 }
 }
 
 /// execve(2). Returns only on failure. Every element of `argv` and `envp`
