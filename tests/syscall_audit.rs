@@ -215,14 +215,29 @@ fn audit(trace: &str, driver: &str, expected_file: &str, refused: bool) -> Vec<S
     problems
 }
 
-fn traced(sandbox: &Sandbox, script: &str) -> String {
-    let output = sandbox.run(script);
-    assert!(
-        output.status.success(),
-        "traced run failed: {}",
+/// Runs `script` (which leaves strace's output in $OUT/trace and the exit
+/// status in $OUT/status), checks the status, and audits the trace
+/// against `expected`.
+fn check_traced(script: &str, status: i32, expected: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&format!("{script}\necho $? > \"$OUT/status\""));
+    let read = |name: &str| fs::read_to_string(sandbox.out().join(name)).unwrap_or_default();
+    assert_eq!(
+        read("status").trim(),
+        status.to_string(),
+        "{}",
         stderr_str(&output)
     );
-    fs::read_to_string(sandbox.out().join("trace")).expect("read the trace")
+    let trace = read("trace");
+    let probe = sandbox.probe().to_str().unwrap();
+    let problems = audit(&trace, probe, expected, status != 0);
+    assert!(
+        problems.is_empty(),
+        "{}\n\ntrace:\n{trace}",
+        problems.join("\n")
+    );
+    sandbox.assert_no_leftovers();
+    sandbox
 }
 
 #[test]
@@ -230,23 +245,11 @@ fn root_with_numeric_ids_follows_the_written_sequence() {
     if !common::root_or_skip("root_with_numeric_ids_follows_the_written_sequence") {
         return;
     }
-    let sandbox = Sandbox::new();
-    let trace = traced(
-        &sandbox,
+    check_traced(
         r#"strace -o "$OUT/trace" "$PB" -p 23 -u 65534 -g 65534 -d "$PROBE" >/dev/null"#,
-    );
-    let problems = audit(
-        &trace,
-        sandbox.probe().to_str().unwrap(),
+        0,
         "root-numeric.expected",
-        false,
     );
-    assert!(
-        problems.is_empty(),
-        "{}\n\ntrace:\n{trace}",
-        problems.join("\n")
-    );
-    sandbox.assert_no_leftovers();
 }
 
 #[test]
@@ -254,24 +257,12 @@ fn unprivileged_invoker_with_policy_follows_the_written_sequence() {
     if !common::root_or_skip("unprivileged_invoker_with_policy_follows_the_written_sequence") {
         return;
     }
-    let sandbox = Sandbox::new();
-    let trace = traced(
-        &sandbox,
+    check_traced(
         r#"echo 'permit nobody port 23' > /etc/portbind.conf
 strace -u nobody -o "$OUT/trace" "$PB" -p 23 -d "$PROBE" >/dev/null"#,
-    );
-    let problems = audit(
-        &trace,
-        sandbox.probe().to_str().unwrap(),
+        0,
         "policy-nobody.expected",
-        false,
     );
-    assert!(
-        problems.is_empty(),
-        "{}\n\ntrace:\n{trace}",
-        problems.join("\n")
-    );
-    sandbox.assert_no_leftovers();
 }
 
 #[test]
@@ -279,31 +270,13 @@ fn refusal_writes_one_line_and_exits_without_binding() {
     if !common::root_or_skip("refusal_writes_one_line_and_exits_without_binding") {
         return;
     }
-    let sandbox = Sandbox::new();
-    let output = sandbox.run(
-        r#"strace -u nobody -o "$OUT/trace" "$PB" -p 23 -d "$PROBE" 2>"$OUT/stderr"
-echo "status=$?""#,
-    );
-    assert!(
-        common::stdout_str(&output).contains("status=77"),
-        "{}",
-        stderr_str(&output)
-    );
-    let trace = fs::read_to_string(sandbox.out().join("trace")).unwrap();
-    let problems = audit(
-        &trace,
-        sandbox.probe().to_str().unwrap(),
+    let sandbox = check_traced(
+        r#"strace -u nobody -o "$OUT/trace" "$PB" -p 23 -d "$PROBE" 2>"$OUT/stderr""#,
+        77,
         "refused.expected",
-        true,
-    );
-    assert!(
-        problems.is_empty(),
-        "{}\n\ntrace:\n{trace}",
-        problems.join("\n")
     );
     let stderr = fs::read_to_string(sandbox.out().join("stderr")).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    sandbox.assert_no_leftovers();
 }
 
 #[test]
