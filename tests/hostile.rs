@@ -21,7 +21,6 @@ use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 const POLICY: &str = env!("PORTBIND_POLICY_PATH");
@@ -2253,31 +2252,10 @@ fn set_mode(path: &Path, mode: u32) {
         .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
 }
 
-/// tests/hostile_noargv.c, compiled once per test process the way the
-/// harness compiles the probe.
+/// tests/hostile_noargv.c, compiled once per test process.
 fn noargv_helper() -> PathBuf {
     static HELPER: OnceLock<PathBuf> = OnceLock::new();
     HELPER
-        .get_or_init(|| {
-            let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile_noargv.c");
-            let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-            let built = dir.join(format!("hostile_noargv.{}", std::process::id()));
-            let output = Command::new("cc")
-                .args(["-static", "-O2", "-Wall", "-o"])
-                .arg(&built)
-                .arg(&source)
-                .output()
-                .expect("run cc to build hostile_noargv");
-            assert!(
-                output.status.success(),
-                "cannot build hostile_noargv ({}):\n{}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            let helper = dir.join("hostile_noargv");
-            fs::rename(&built, &helper).expect("rename hostile_noargv into place");
-            helper
-        })
+        .get_or_init(|| common::compile_static_c("tests/hostile_noargv.c", "hostile_noargv"))
         .clone()
 }

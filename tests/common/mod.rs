@@ -72,28 +72,35 @@ pub fn probe() -> PathBuf {
 }
 
 fn compile_probe() -> PathBuf {
-    let source = Path::new(REPO).join("tests/probe/probe.c");
+    compile_static_c("tests/probe/probe.c", "probe")
+}
+
+/// Compiles the C file at `source` (relative to the repository) into a
+/// static program called `name` in `CARGO_TARGET_TMPDIR`, and returns its
+/// path. Panics with the compiler's output if it fails.
+pub fn compile_static_c(source: &str, name: &str) -> PathBuf {
+    let source = Path::new(REPO).join(source);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let built = dir.join(format!("probe.{}", std::process::id()));
+    let built = dir.join(format!("{name}.{}", std::process::id()));
     let output = Command::new("cc")
         .args(["-static", "-O2", "-Wall", "-o"])
         .arg(&built)
         .arg(&source)
         .output()
-        .expect("run cc to build the probe");
+        .expect("run cc");
     if !output.status.success() {
         panic!(
-            "cannot build the probe ({}):\n{}{}",
+            "cannot build {name} ({}):\n{}{}",
             output.status,
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
     }
     // Test binaries may run at the same time; each renames its own build
-    // over the shared name, so nobody ever sees a half-written probe.
-    let probe = dir.join("probe");
-    fs::rename(&built, &probe).expect("rename the probe into place");
-    probe
+    // over the shared name, so nobody ever sees a half-written program.
+    let program = dir.join(name);
+    fs::rename(&built, &program).expect("rename the program into place");
+    program
 }
 
 /// A fresh directory under /tmp holding an installed setuid portbind, a
