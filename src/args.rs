@@ -75,7 +75,8 @@ pub enum Command<'a> {
     Version,
 }
 
-/// Environment names portbind sets itself; `-e` cannot override them.
+/// Environment names portbind sets itself; `-e` cannot override them, nor
+/// pass any other `LISTEN_` variable of the socket-activation protocol.
 pub const RESERVED_NAMES: [&[u8]; 4] = [
     b"PORTBIND_USER",
     b"LISTEN_FDS",
@@ -254,7 +255,7 @@ fn env_name(value: &[u8]) -> Result<&[u8], Error> {
     if !valid {
         return Err(usage(format!("-e {}: not a variable name", Text(value))));
     }
-    if RESERVED_NAMES.contains(&value) {
+    if RESERVED_NAMES.contains(&value) || value.starts_with(b"LISTEN_") {
         return Err(usage(format!(
             "-e {}: portbind sets this variable itself",
             Text(value)
@@ -441,7 +442,15 @@ mod tests {
     fn env_names() {
         let opts = run(&["-p", "23", "-e", "MUD_HOME", "-e", "_X1"]).unwrap();
         assert_eq!(opts.keep_env, &[&b"MUD_HOME"[..], b"_X1"]);
-        for bad in ["1X", "A=B", "", "A-B", "PORTBIND_USER", "LISTEN_PID"] {
+        for bad in [
+            "1X",
+            "A=B",
+            "",
+            "A-B",
+            "PORTBIND_USER",
+            "LISTEN_PID",
+            "LISTEN_PIDFDID",
+        ] {
             assert!(
                 usage_text(&["-p", "23", "-e", bad]).starts_with("-e "),
                 "{bad}"

@@ -5,7 +5,7 @@
 
 /// Parses `text` as a decimal number of at most `max`.
 pub fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
-    if text.is_empty() || text.len() > 20 {
+    if text.is_empty() {
         return None;
     }
     let mut value: u64 = 0;
@@ -33,6 +33,11 @@ mod tests {
         assert_eq!(parse_decimal(b"0", 65535), Some(0));
         assert_eq!(parse_decimal(b"65535", 65535), Some(65535));
         assert_eq!(parse_decimal(b"007", 65535), Some(7));
+        assert_eq!(
+            parse_decimal(b"000000000000000000000000023", 65535),
+            Some(23)
+        );
+        assert_eq!(parse_decimal(b"0000000000000000000000000", 65535), Some(0));
         assert_eq!(
             parse_decimal(b"4294967294", 4_294_967_294),
             Some(4_294_967_294)
