@@ -9,7 +9,12 @@ const DEFAULT_POLICY: &str = "/etc/portbind.conf";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PORTBIND_POLICY");
-    let path = env::var("PORTBIND_POLICY").unwrap_or_else(|_| DEFAULT_POLICY.to_string());
+    let path = match env::var_os("PORTBIND_POLICY") {
+        None => DEFAULT_POLICY.to_string(),
+        Some(value) => value
+            .into_string()
+            .unwrap_or_else(|_| panic!("PORTBIND_POLICY must be valid UTF-8")),
+    };
     if !path.starts_with('/') || path.bytes().any(|b| b == 0 || b == b'\n') || path.len() > 200 {
         panic!("PORTBIND_POLICY must be an absolute path of at most 200 bytes");
     }

@@ -21,6 +21,8 @@ pub const MAX_FD: u64 = 65535;
 /// More sockets than a driver could want; it bounds the work a hostile
 /// command line can cause.
 pub const MAX_SOCKETS: usize = 256;
+/// Likewise for `-e`.
+pub const MAX_KEPT: usize = 64;
 
 /// A user or group as the command line names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,6 +202,9 @@ fn option<'a>(opts: &mut Options<'a>, letter: u8, value: &'a [u8]) -> Result<(),
         b'b' => {
             let backlog = number(value, letter, 1, 65535, "a backlog from 1 to 65535")?;
             set_once(&mut opts.backlog, backlog, letter)?;
+        }
+        _ if opts.keep_env.len() >= MAX_KEPT => {
+            return Err(usage(format!("at most {MAX_KEPT} -e options")));
         }
         _ => opts.keep_env.push(env_name(value)?),
     }

@@ -13,7 +13,7 @@ use crate::accounts::{Invoker, SystemDb, Target};
 use crate::addr;
 use crate::error::{Error, Text};
 use crate::ids::{Gid, Uid};
-use crate::num::parse_decimal;
+use crate::num::{is_all_digits, parse_decimal};
 use crate::policy::{self, Request};
 use crate::sys;
 
@@ -62,7 +62,9 @@ impl Needs {
                 .filter(|s| s.port() < unprivileged_port_start)
                 .copied()
                 .collect(),
-            other_account: target.uid != invoker.uid || !invoker.is_member(target.gid),
+            other_account: target.uid != invoker.uid
+                || !invoker.is_member(target.gid)
+                || !holds_groups(invoker, target),
             ambient,
         }
     }
@@ -70,6 +72,13 @@ impl Needs {
     pub fn any(&self) -> bool {
         !self.privileged_sockets.is_empty() || self.other_account || self.ambient
     }
+}
+
+/// Whether the invoker already holds every supplementary group of the
+/// target (`-u` naming oneself takes the groups from the database, which
+/// may list groups the invoker's process has dropped).
+fn holds_groups(invoker: &Invoker, target: &Target) -> bool {
+    target.groups.iter().all(|&g| invoker.is_member(g))
 }
 
 /// Decides whether `invoker` may bind `sockets` and run the driver as
@@ -96,7 +105,9 @@ pub fn decide(
         return Ok((Grant::NoPrivilegeNeeded, needs));
     }
     let asked = describe_request(invoker, sockets, target, &needs);
-    if needs.other_account && (target.uid == Uid::ROOT || target.gid == Gid::ROOT) {
+    let rootish =
+        target.uid == Uid::ROOT || target.gid == Gid::ROOT || target.groups.contains(&Gid::ROOT);
+    if needs.other_account && rootish {
         return Err(Error::NotPermitted(format!(
             "{asked}: root is never a target for anyone but root"
         )));
@@ -107,7 +118,7 @@ pub fn decide(
         None => {
             return Err(Error::NotPermitted(format!(
                 "{asked}: {path} does not exist; this line there would permit it: {}",
-                suggestion(invoker, sockets, target, ambient)
+                suggestion(invoker, sockets, target, &needs)
             )))
         }
     };
@@ -123,13 +134,14 @@ pub fn decide(
         invoker_groups: &groups,
         sockets,
         target: (target.uid, target.gid),
+        target_groups: &target.groups,
         ambient,
     };
     match policy.permits(&request) {
         Some(rule) => Ok((Grant::Rule(rule.line), needs)),
         None => Err(Error::NotPermitted(format!(
             "{asked}: no rule in {path} permits it (a line such as `{}` would)",
-            suggestion(invoker, sockets, target, ambient)
+            suggestion(invoker, sockets, target, &needs)
         ))),
     }
 }
@@ -155,8 +167,14 @@ fn describe_request(
         parts.push(format!("bind {}", list.join(", ")));
     }
     if needs.other_account {
+        let groups = if holds_groups(invoker, target) {
+            String::new()
+        } else {
+            let list: Vec<String> = target.groups.iter().map(|g| format!("{g}")).collect();
+            format!(", groups {}", list.join(","))
+        };
         parts.push(format!(
-            "run the driver as {} (uid {}, gid {})",
+            "run the driver as {} (uid {}, gid {}{groups})",
             Text(&target.name),
             target.uid,
             target.gid
@@ -173,18 +191,32 @@ fn describe_request(
     )
 }
 
-fn suggestion(invoker: &Invoker, sockets: &[SocketAddr], target: &Target, ambient: bool) -> String {
-    let target_name = format!("{}", Text(&target.name));
+fn suggestion(invoker: &Invoker, sockets: &[SocketAddr], target: &Target, needs: &Needs) -> String {
+    let invoker_name = invoker.passwd.as_ref().map_or(&[][..], |pw| &pw.name[..]);
+    let who = policy_name(invoker_name, invoker.uid.0);
+    let user = policy_name(&target.name, target.uid.0);
     let gid = format!("{}", target.gid);
-    let other = target.uid != invoker.uid || !invoker.is_member(target.gid);
-    let as_target = other.then_some((target_name.as_str(), gid.as_str()));
-    policy::suggest(&invoker.name(), sockets, as_target, ambient)
+    let as_target = needs.other_account.then_some((user.as_str(), gid.as_str()));
+    policy::suggest(&who, sockets, as_target, needs.ambient)
+}
+
+/// A name as a policy line may write it; the decimal id when the name is
+/// not one the file accepts, or is all digits (the file would read it as
+/// an id, perhaps someone else's).
+fn policy_name(name: &[u8], id: u32) -> String {
+    match core::str::from_utf8(name) {
+        Ok(text) if policy::is_valid_name(name) && !is_all_digits(name) => String::from(text),
+        _ => format!("{id}"),
+    }
 }
 
 /// The policy file's text, or `None` when there is no file. Anything
 /// unsafe about the file is an error.
 fn read_policy() -> Result<Option<Vec<u8>>, Error> {
     let path = Text(POLICY_PATH.to_bytes());
+    if !check_policy_directories()? {
+        return Ok(None);
+    }
     let (facts, text) = match sys::read_trusted_file(POLICY_PATH, POLICY_LIMIT) {
         Ok(read) => read,
         Err(e) if e.0 == libc::ENOENT => return Ok(None),
@@ -214,6 +246,40 @@ fn read_policy() -> Result<Option<Vec<u8>>, Error> {
     Err(Error::PolicyInvalid(format!(
         "policy file {path} {problem}; refusing every request that needs it"
     )))
+}
+
+/// Every directory above the policy file must be root's and writable by
+/// no one else: whoever can rename entries there could put back a file
+/// root had replaced. Ok(false) when a directory is missing (so is the
+/// file).
+fn check_policy_directories() -> Result<bool, Error> {
+    let path = POLICY_PATH.to_bytes();
+    for (end, _) in path.iter().enumerate().filter(|(_, &b)| b == b'/') {
+        let dir = if end == 0 { &b"/"[..] } else { &path[..end] };
+        let facts = match sys::stat(dir) {
+            Ok(facts) => facts,
+            Err(e) if e.0 == libc::ENOENT => return Ok(false),
+            Err(e) => {
+                return Err(Error::PolicyInvalid(format!(
+                    "cannot check the policy directory {}: {}",
+                    Text(dir),
+                    Text(e.text())
+                )))
+            }
+        };
+        let problem = if facts.owner != Uid::ROOT {
+            format!("is owned by uid {}, not root", facts.owner)
+        } else if facts.mode & 0o022 != 0 {
+            format!("is writable by group or others (mode {:04o})", facts.mode)
+        } else {
+            continue;
+        };
+        return Err(Error::PolicyInvalid(format!(
+            "policy directory {} {problem}; refusing every request that needs the policy",
+            Text(dir)
+        )));
+    }
+    Ok(true)
 }
 
 /// The first port an unprivileged process may bind in this network

@@ -93,12 +93,30 @@ fn lookup<'a>(env: &'a [&'a [u8]], name: &[u8]) -> Option<&'a [u8]> {
     entries(env).find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
+/// LANG, LANGUAGE and the locale categories of POSIX and glibc. A fixed
+/// list also bounds how many variables are copied, whatever the invoker
+/// sets.
 fn is_locale_name(name: &[u8]) -> bool {
+    const CATEGORIES: [&[u8]; 13] = [
+        b"ALL",
+        b"CTYPE",
+        b"NUMERIC",
+        b"TIME",
+        b"COLLATE",
+        b"MONETARY",
+        b"MESSAGES",
+        b"PAPER",
+        b"NAME",
+        b"ADDRESS",
+        b"TELEPHONE",
+        b"MEASUREMENT",
+        b"IDENTIFICATION",
+    ];
     match name {
         b"LANG" | b"LANGUAGE" => true,
-        _ => name.strip_prefix(b"LC_").is_some_and(|rest| {
-            !rest.is_empty() && rest.iter().all(|b| b.is_ascii_uppercase() || *b == b'_')
-        }),
+        _ => name
+            .strip_prefix(b"LC_")
+            .is_some_and(|category| CATEGORIES.contains(&category)),
     }
 }
 
@@ -190,6 +208,7 @@ mod tests {
             b"TZ=../../tmp/zone",
             b"LANGUAGE=en\x1b[2J",
             b"LC_lower=C",
+            b"LC_MADE_UP=C",
         ];
         let env = show(&build(&base(hostile, &[])));
         assert_eq!(env.len(), 6, "{env:?}");

@@ -23,9 +23,14 @@ use portbind::{env, out, plan, sockets, sys, terminal};
 #[global_allocator]
 static ALLOCATOR: sys::LibcAlloc = sys::LibcAlloc;
 
+// Nothing panics by design; running out of memory would end here. The
+// process leaves at once, never reaching exec, with a line and the status
+// for a failed system resource.
 #[panic_handler]
 fn panic(_: &PanicInfo<'_>) -> ! {
-    sys::abort()
+    sys::block_write_signals();
+    let _ = sys::write_all(2, b"portbind: out of memory (or an internal error)\n");
+    sys::exit(portbind::error::EX_OSERR)
 }
 
 // The prebuilt `alloc` refers to the unwinder even under panic=abort.
@@ -248,6 +253,10 @@ fn print_plan(
 
 fn exit_with_help() -> ! {
     out::stdout(format_args!("{}", HELP));
+    out::stdout(format_args!(
+        "Policy file: {} (fixed when portbind was built; see portbind.conf(5)).",
+        Text(decide::POLICY_PATH.to_bytes())
+    ));
     sys::exit(0)
 }
 
@@ -278,7 +287,6 @@ USER for good, and executes DRIVER.
   -c              check only: print the decision and the plan, bind nothing
   --              end of options; the rest goes to the driver
 
-Policy: the build-time file (see portbind.conf(5)).
 Exit status: 64 usage, 67 unknown user or group, 71 system error,
 77 not permitted, 78 bad policy file, 126 driver not executable,
 127 driver not found.";

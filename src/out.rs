@@ -25,9 +25,10 @@ fn line(fd: i32, args: fmt::Arguments<'_>) {
         return;
     }
     text.push('\n');
-    // A reader that has gone must not turn the exit status into a death by
-    // SIGPIPE. Every write here is on the way out (an error, the plan, the
-    // help), so the blocked signal is never delivered: portbind exits.
-    sys::block_sigpipe();
+    // A reader that has gone, or a file size limit, must not turn the exit
+    // status into a death by signal. Every write here is on the way out (an
+    // error, the plan, the help), so the blocked signals are never
+    // delivered: portbind exits.
+    sys::block_write_signals();
     let _ = sys::write_all(fd, text.as_bytes());
 }

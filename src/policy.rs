@@ -81,6 +81,8 @@ pub struct Request<'a> {
     pub invoker_groups: &'a [Gid],
     pub sockets: &'a [SocketAddr],
     pub target: (Uid, Gid),
+    /// The supplementary groups the driver would get.
+    pub target_groups: &'a [Gid],
     pub ambient: bool,
 }
 
@@ -141,9 +143,11 @@ impl Rule {
     fn allows_target(&self, request: &Request) -> bool {
         match self.target {
             Some(target) => request.target == target,
+            // Without `as`, only the invoker with groups it already holds.
             None => {
                 let (uid, gid) = request.target;
-                uid == request.invoker && request.invoker_groups.contains(&gid)
+                let held = |g: &Gid| request.invoker_groups.contains(g);
+                uid == request.invoker && held(&gid) && request.target_groups.iter().all(held)
             }
         }
     }
@@ -392,7 +396,7 @@ fn parse_id(text: &[u8]) -> Option<u32> {
 /// The portable name set (letters, digits, `_`, `-`, `.`), with the `$`
 /// that Samba machine accounts end in; never a leading `-`, so a name can
 /// never read as an option anywhere it is passed on.
-fn is_valid_name(text: &[u8]) -> bool {
+pub fn is_valid_name(text: &[u8]) -> bool {
     let body = text.strip_suffix(b"$").unwrap_or(text);
     let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
     text.len() <= NAME_LIMIT
@@ -922,8 +926,24 @@ mod tests {
             invoker_groups: &ALICE_GROUPS,
             sockets,
             target,
+            target_groups: &[],
             ambient,
         }
+    }
+
+    #[test]
+    fn without_as_only_groups_already_held() {
+        let socket = [SocketAddr::from(([0, 0, 0, 0], 23))];
+        let policy = "permit alice port 23";
+        let held = [Gid(1000), Gid(500)];
+        let mut asked = request(&socket, (ALICE, Gid(1000)), false);
+        asked.target_groups = &held;
+        assert_eq!(permitted_line(policy, &asked), Some(1));
+        let more = [Gid(1000), Gid(4242)];
+        asked.target_groups = &more;
+        assert_eq!(permitted_line(policy, &asked), None);
+        let as_alice = "permit alice port 23 as alice";
+        assert_eq!(permitted_line(as_alice, &asked), Some(1));
     }
 
     fn permitted_line(policy: &str, request: &Request) -> Option<usize> {

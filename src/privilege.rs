@@ -63,28 +63,34 @@ pub fn planned_caps(ambient: bool) -> CapSets {
 /// Refuses, before any bind, a request that needs a privilege this
 /// process does not hold, and says why it does not hold it.
 pub fn check_available(start: &Start, needs: &Needs, target: &Target) -> Result<(), Error> {
-    let mut wanted = 0u64;
-    let mut what = Vec::new();
+    let held = start.caps.permitted;
+    let mut missing = Vec::new();
+    let mut lacks = |wanted: u64, what: &'static str| {
+        if held & wanted != wanted {
+            missing.push(what);
+        }
+    };
     if !needs.privileged_sockets.is_empty() {
-        wanted |= NET_BIND;
-        what.push("bind a privileged port");
+        lacks(NET_BIND, "bind a privileged port");
     }
     if needs.ambient {
-        wanted |= NET_BIND;
-        what.push("grant cap_net_bind_service");
+        lacks(NET_BIND, "grant cap_net_bind_service");
     }
     if !start.is_already(target) {
+        let mut wanted = 1 << CAP_SETGID;
         if start.uids != (target.uid, target.uid, target.uid) {
             wanted |= 1 << CAP_SETUID;
         }
-        wanted |= 1 << CAP_SETGID;
-        if target.uid != start.uids.0 {
-            what.push("run the driver as another account");
+        let what = if target.uid != start.uids.0 {
+            "run the driver as another account"
         } else if target.gid != start.gids.0 {
-            what.push("run the driver with another group");
-        }
+            "run the driver with another group"
+        } else {
+            "change the driver's groups"
+        };
+        lacks(wanted, what);
     }
-    if start.caps.permitted & wanted == wanted {
+    if missing.is_empty() {
         return Ok(());
     }
     let noroot = sys::securebits().is_ok_and(|bits| bits & SECBIT_NOROOT != 0);
@@ -99,12 +105,10 @@ pub fn check_available(start: &Start, needs: &Needs, target: &Target) -> Result<
     } else {
         "portbind is not installed setuid root or with cap_net_bind_service"
     };
-    let what = if what.is_empty() {
-        String::from("change its groups")
-    } else {
-        what.join(" and ")
-    };
-    Err(Error::NotPermitted(format!("cannot {what}: {why}")))
+    Err(Error::NotPermitted(format!(
+        "cannot {}: {why}",
+        missing.join(" or ")
+    )))
 }
 
 /// Makes cap_net_bind_service effective when it is only permitted (a

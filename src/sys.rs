@@ -160,8 +160,7 @@ pub fn exit(status: u8) -> ! {
     unsafe { libc::_exit(c_int::from(status)) }
 }
 
-/// abort(3), for the panic handler: nothing panics by design, but if it
-/// ever did, dying by SIGABRT is the only safe continuation.
+/// abort(3), for what can never happen.
 pub fn abort() -> ! {
     // SAFETY: abort never returns and has no preconditions.
     unsafe { libc::abort() }
@@ -272,6 +271,21 @@ pub fn read_trusted_file(path: &CStr, limit: usize) -> SysResult<(FileFacts, Opt
     Ok((facts, Some(contents)))
 }
 
+/// stat(2) of a path given as bytes (following symbolic links).
+pub fn stat(path: &[u8]) -> SysResult<FileFacts> {
+    let path = c_string(path).ok_or(Errno(libc::EINVAL))?;
+    // SAFETY: an all-zero stat is a valid value to be overwritten.
+    let mut st: libc::stat = unsafe { zeroed() };
+    // SAFETY: path is NUL-terminated and st is a valid stat buffer.
+    check(unsafe { libc::stat(as_c_ptr(&path), &mut st) })?;
+    Ok(FileFacts {
+        regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        owner: Uid(st.st_uid),
+        mode: st.st_mode & 0o7777,
+        size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
+    })
+}
+
 /// Reads a small file such as a /proc/sys value.
 pub fn read_small_file(path: &CStr, limit: usize) -> SysResult<Vec<u8>> {
     // SAFETY: path is NUL-terminated.
@@ -376,6 +390,21 @@ pub fn isatty(fd: c_int) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+/// Whether the process has a controlling terminal: /dev/tty opens only
+/// then. Any failure but "no such device" (or no /dev/tty at all) counts
+/// as yes, to err on the side of detaching.
+pub fn has_controlling_terminal() -> bool {
+    let flags = libc::O_RDONLY | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NONBLOCK;
+    // SAFETY: a constant NUL-terminated path.
+    match check(unsafe { libc::open(c"/dev/tty".as_ptr(), flags) }) {
+        Ok(fd) => {
+            drop(OwnedFd(fd));
+            true
+        }
+        Err(e) => e.0 != libc::ENXIO && e.0 != libc::ENOENT,
+    }
+}
+
 pub fn setsid() -> SysResult<()> {
     // SAFETY: setsid takes no arguments.
     check(unsafe { libc::setsid() }).map(drop)
@@ -472,7 +501,9 @@ pub fn send_to_dev_log(message: &[u8]) -> SysResult<()> {
             fd.raw(),
             message.as_ptr().cast(),
             message.len(),
-            libc::MSG_NOSIGNAL,
+            // A syslog daemon that does not read must not stall portbind
+            // (still privileged here): a full queue drops the line.
+            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
             (&sun as *const libc::sockaddr_un).cast(),
             size_of::<libc::sockaddr_un>() as libc::socklen_t,
         )
@@ -805,15 +836,17 @@ pub fn random_u64() -> Result<u64, getrandom::Error> {
     Ok(u64::from_ne_bytes(bytes))
 }
 
-/// Adds SIGPIPE to the signal mask, so that a write to a pipe without a
-/// reader fails with EPIPE instead of killing the process.
-pub fn block_sigpipe() {
+/// Adds SIGPIPE and SIGXFSZ to the signal mask, so that a write to a pipe
+/// without a reader, or past RLIMIT_FSIZE, fails with an errno instead of
+/// killing the process.
+pub fn block_write_signals() {
     // SAFETY: an all-zero sigset_t is a valid set, emptied by sigemptyset.
     let mut set: libc::sigset_t = unsafe { zeroed() };
     // SAFETY: set is a valid sigset_t; the old mask is not wanted.
     unsafe {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::sigaddset(&mut set, libc::SIGXFSZ);
         libc::sigprocmask(libc::SIG_BLOCK, &set, ptr::null_mut());
     }
 }
@@ -864,6 +897,26 @@ pub fn fork() -> SysResult<Option<i32>> {
     // running ordinary code.
     let pid = check(unsafe { libc::fork() })?;
     Ok((pid != 0).then_some(pid))
+}
+
+/// Sets SIGCHLD to its default disposition and returns the one it had, for
+/// `restore_sigchld`: with SIGCHLD ignored the kernel reaps children
+/// itself and there would be no status to wait for.
+pub fn default_sigchld() -> libc::sigaction {
+    // SAFETY: all-zero sigaction values are valid; the new one asks for
+    // SIG_DFL (0) with an empty mask, and the old one is written back.
+    unsafe {
+        let new: libc::sigaction = zeroed();
+        let mut old: libc::sigaction = zeroed();
+        libc::sigaction(libc::SIGCHLD, &new, &mut old);
+        old
+    }
+}
+
+/// Puts back the SIGCHLD disposition `default_sigchld` saved.
+pub fn restore_sigchld(saved: &libc::sigaction) {
+    // SAFETY: saved came from sigaction and is a valid disposition.
+    unsafe { libc::sigaction(libc::SIGCHLD, saved, ptr::null_mut()) };
 }
 
 /// Waits for the child `pid` and returns its exit status, or 128 plus

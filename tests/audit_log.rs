@@ -718,3 +718,40 @@ done"#,
     assert!(faults.is_empty(), "{}", faults.join("\n"));
     sandbox.assert_no_leftovers();
 }
+
+#[test]
+fn a_syslog_that_does_not_read_cannot_stall_portbind() {
+    if !common::root_or_skip("a_syslog_that_does_not_read_cannot_stall_portbind") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A receiver at /dev/log that never reads, its queue filled first: the
+    // log line is dropped, and portbind (still root at that point) goes on.
+    // `timeout` only stops a hang; nothing here measures time.
+    let (output, _) = sandbox.run_with_devlog(
+        r#"mv /dev/log /dev/log.keep
+/usr/bin/python3 -I -c '
+import os, socket, subprocess, sys
+deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+deaf.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+filler = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+filler.setblocking(False)
+try:
+    while True:
+        filler.sendto(b"x" * 64, "/dev/log")
+except BlockingIOError:
+    pass
+print("status=%d" % subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode)
+' timeout -s KILL 20 $AS_NOBODY "$PB" -p 4000 -d "$PROBE"
+rm /dev/log
+mv /dev/log.keep /dev/log"#,
+    );
+    assert_eq!(
+        stdout_str(&output).trim(),
+        "status=0",
+        "{}",
+        stderr_str(&output)
+    );
+    sandbox.assert_no_leftovers();
+}

@@ -726,12 +726,18 @@ tty_case() {
 tty_case child "$PB" -p 23 -u nobody -d "$OUT/ttycheck" -- --exit=3
 tty_case same "$PB" -p 23 -u root -d "$OUT/ttycheck"
 tty_case plain "$OUT/ttycheck"
+# stdio away from the terminal, but the terminal still controls the session
+tty_case redirected "$PB" -p 23 -u nobody -d "$OUT/ttycheck" "</dev/null" "2>/dev/null"
 
 # portbind as the session leader itself: setsid is refused, so it forks.
 script -qec "echo \$\$ >$OUT/leader.invoker; exec $PB -p 23 -u nobody -d $OUT/ttycheck -- --exit=42 >$OUT/leader" \
     /dev/null >/dev/null 2>"$OUT/leader.err"
 echo "leader $?"
 echo "leader.invoker $(cat "$OUT/leader.invoker")"
+# The same with SIGCHLD ignored by the invoker: the status still comes back.
+script -qec "trap '' CHLD; exec $PB -p 23 -u nobody -d $OUT/ttycheck -- --exit=43 >$OUT/ignchld" \
+    /dev/null >/dev/null 2>"$OUT/ignchld.err"
+echo "ignchld $?"
 echo "script_sid $(cut -d' ' -f6 /proc/$$/stat)"
 run_case notty "$PB" -p 23 -u nobody -d "$OUT/ttycheck""#,
     );
@@ -784,6 +790,19 @@ run_case notty "$PB" -p 23 -u nobody -d "$OUT/ttycheck""#,
     assert_eq!(leader.fds(), [0, 1, 2, 6]);
     assert_handed_socket(&leader, "leader", 6, "inet 0.0.0.0 23");
     assert_no_privilege(&leader, "leader");
+
+    // Stdio redirected away from the terminal does not keep the driver in
+    // the session: it could still open /dev/tty and push keystrokes.
+    cases.assert_status("redirected", 0);
+    let redirected = cases.report_only("redirected");
+    assert_eq!(redirected.get("tty0"), Some("0"));
+    assert_eq!(redirected.get("ctty"), Some("0"));
+    assert_eq!(redirected.get("sid"), redirected.get("pid"));
+
+    // The invoker ignores SIGCHLD: the waiting parent still gets the status.
+    cases.assert_status("ignchld", 43);
+    let ignchld = cases.report_only("ignchld");
+    assert_eq!(ignchld.get("ctty"), Some("0"));
 
     // No terminal: no new session.
     let notty = cases.report("notty");

@@ -653,13 +653,18 @@ fn identities_root_and_other_accounts_are_refused() {
         )
         .run(&sandbox);
 
-    // "nobody (uid 65534) may not ..., run the driver as TARGET: WHY"
+    // "nobody (uid 65534) may not ..., run the driver as TARGET: WHY", where
+    // TARGET may add the groups the invoker does not hold: "(uid, gid, groups)".
     let refusal = |name: &str, target: &str| {
         let message = outcomes.get(name).refused(77);
         let message = without_audit_id(&message).to_string();
         assert!(
             message.starts_with("nobody (uid 65534) may not ")
-                && message.contains(&format!("run the driver as {target}: ")),
+                && message.contains(&format!(
+                    "run the driver as {}",
+                    target.trim_end_matches(')')
+                ))
+                && message.contains("): "),
             "{name}: {message}"
         );
         message
@@ -1275,6 +1280,41 @@ fn stderr_whose_reader_is_gone_still_gives_the_status() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+// ---------------------------------------------------------------------
+// resource limits
+// ---------------------------------------------------------------------
+
+#[test]
+fn limits_on_file_size_and_memory_give_a_status_not_a_signal() {
+    if !common::root_or_skip("limits_on_file_size_and_memory_give_a_status_not_a_signal") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let outcomes = Script::new()
+        // Output past RLIMIT_FSIZE: SIGXFSZ would kill (153).
+        .case(
+            "fsize_version",
+            r#"ulimit -f 0; $AS_NOBODY "$PB" -V >"$SANDBOX/version.out""#,
+        )
+        .case(
+            "fsize_usage",
+            r#"ulimit -f 0; $AS_NOBODY "$PB" -x 2>"$SANDBOX/usage.err""#,
+        )
+        // No heap to speak of: an allocation fails, which must end in the
+        // status for a failed resource, not in abort (134).
+        .case(
+            "data_limit",
+            // (the limit is set after setpriv, which would not start under it)
+            r#"$AS_NOBODY sh -c 'ulimit -d 16; exec "$PB" -p 4000 -d "$PROBE"'"#,
+        )
+        .run(&sandbox);
+    outcomes.get("fsize_version").assert_status(0);
+    outcomes.get("fsize_usage").assert_status(64);
+    let message = outcomes.get("data_limit").refused(71);
+    assert!(message.starts_with("out of memory"), "{message}");
+    finish(&sandbox);
 }
 
 // ---------------------------------------------------------------------

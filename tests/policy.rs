@@ -341,7 +341,11 @@ record not_member as_user 2002 2002 "$PB" -p 4005 -u mud -d "$PROBE""#,
         ),
         (
             "other_group",
-            &["bob (uid 2002)", "mud (uid 2100, gid 2100)", no_rule],
+            &[
+                "bob (uid 2002)",
+                "mud (uid 2100, gid 2100, groups 2100,2300)",
+                no_rule,
+            ],
         ),
         (
             "other_user",
@@ -662,5 +666,90 @@ record broken_no_u "$PB" -p 4000 -d "$PROBE""#,
         );
     }
 
+    sandbox.assert_no_leftovers();
+}
+
+#[test]
+fn own_account_gets_database_groups_only_with_a_rule() {
+    if !common::root_or_skip("own_account_gets_database_groups_only_with_a_rule") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // alice is a member of mudadmins in /etc/group; the process below has
+    // dropped it. `-u alice` would take it back from the database.
+    run_script(
+        &sandbox,
+        r#"record dropped as_user 2001 2001 "$PB" -p 4000 -u alice -d "$PROBE"
+record held as_admin "$PB" -p 4000 -u alice -d "$PROBE"
+printf 'permit alice port 4000 as alice\n' | policy
+record granted as_user 2001 2001 "$PB" -p 4000 -u alice -d "$PROBE""#,
+    );
+    assert_refused(
+        &case(&sandbox, "dropped"),
+        77,
+        &["alice (uid 2001)", "groups 2001,2200", "as alice:2001"],
+    );
+    let held = case(&sandbox, "held");
+    let report = assert_ran(&held);
+    assert_identity(&held, &report, 2001, 2001, &[2001, 2200]);
+    let granted = case(&sandbox, "granted");
+    let report = assert_ran(&granted);
+    assert_identity(&granted, &report, 2001, 2001, &[2001, 2200]);
+    sandbox.assert_no_leftovers();
+}
+
+#[test]
+fn a_writable_directory_above_the_file_invalidates_it() {
+    if !common::root_or_skip("a_writable_directory_above_the_file_invalidates_it") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // Whoever can rename entries in /etc could put back a file root had
+    // replaced. (/etc is the sandbox's private overlay.)
+    run_script(
+        &sandbox,
+        r#"printf 'permit alice port 23\n' | policy
+record sound as_user 2001 2001 "$PB" -p 23 -d "$PROBE"
+chmod 775 /etc
+record group_writable as_user 2001 2001 "$PB" -p 23 -d "$PROBE"
+chmod 755 /etc
+chown 2001 /etc
+record foreign_owner as_user 2001 2001 "$PB" -p 23 -d "$PROBE"
+chown 0 /etc"#,
+    );
+    assert_ran(&case(&sandbox, "sound"));
+    assert_refused(
+        &case(&sandbox, "group_writable"),
+        78,
+        &["policy directory /etc is writable by group or others"],
+    );
+    assert_refused(
+        &case(&sandbox, "foreign_owner"),
+        78,
+        &["policy directory /etc is owned by uid 2001"],
+    );
+    sandbox.assert_no_leftovers();
+}
+
+#[test]
+fn suggestions_name_by_uid_what_the_file_would_misread() {
+    if !common::root_or_skip("suggestions_name_by_uid_what_the_file_would_misread") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A user literally called "1000" (uid 2005): the file reads digits as
+    // a uid, so the suggestion must name uid 2005. The suggested line must
+    // then permit the request.
+    run_script(
+        &sandbox,
+        r#"echo '1000:x:2005:2005::/nonexistent:/usr/sbin/nologin' >>/etc/passwd
+echo 'numeric:x:2005:' >>/etc/group
+record missing as_user 2005 2005 "$PB" -p 23 -d "$PROBE"
+printf 'permit 2005 port 23\n' | policy
+record permitted as_user 2005 2005 "$PB" -p 23 -d "$PROBE""#,
+    );
+    let message = assert_refused(&case(&sandbox, "missing"), 77, &["1000 (uid 2005)"]);
+    assert_eq!(suggested_line(&message, "2005"), "permit 2005 port 23");
+    assert_ran(&case(&sandbox, "permitted"));
     sandbox.assert_no_leftovers();
 }

@@ -121,7 +121,12 @@ fn match_steps(calls: &[&Call], steps: &[Step]) -> Option<Vec<String>> {
 
 const MEMORY: [&str; 4] = ["brk", "mmap", "munmap", "mremap"];
 
-const ALLOWED_PATHS: [&str; 6] = [
+/// What portbind may open or stat while privileged: the account database,
+/// the policy file and the directories above it, the unprivileged-port
+/// sysctl, /dev/null for closed stdio, and nscd's socket.
+const ALLOWED_PATHS: [&str; 8] = [
+    "/",
+    "/etc",
     "/etc/passwd",
     "/etc/group",
     "/etc/portbind.conf",

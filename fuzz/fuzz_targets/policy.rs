@@ -233,6 +233,7 @@ impl Built {
             invoker_groups: &self.groups,
             sockets: &self.sockets,
             target: self.target,
+            target_groups: &[],
             ambient: self.ambient,
         }
     }
