@@ -90,13 +90,14 @@ fn run(argv: &[&'static [u8]], envp: &[&'static [u8]]) -> Result<Infallible, Err
     let target = resolve_target(&invoker, opts.user, opts.group)?;
     let addrs = sockets::plan(&opts)?;
     let backlog = listen_backlog(&opts);
-    let (grant, id) = decide_and_log(&start, &invoker, &opts, &addrs, &target)?;
+    let (grant, needs, id) = decide_and_log(&start, &invoker, &opts, &addrs, &target)?;
     if opts.check {
         print_plan(&opts, &invoker, &addrs, backlog, &target, envp, grant, id);
         sys::exit(0);
     }
 
     // 3. Bind, with privilege, and for this alone.
+    privilege::raise_bind_capability(&start, &needs)?;
     let bound = sockets::bind_all(&addrs, backlog)?;
 
     // 4. Become the target for good.
@@ -115,23 +116,30 @@ fn run(argv: &[&'static [u8]], envp: &[&'static [u8]]) -> Result<Infallible, Err
     let environment = driver_env(&opts, &invoker, &target, envp, addrs.len());
     sys::unblock_all_signals()
         .map_err(|e| Error::System("cannot reset the signal mask".into(), e))?;
-    let driver = opts.driver();
-    let argv = driver_argv(driver, opts.driver_args);
-    let errno = sys::execve(&argv[0], &argv, &environment);
-    let shown = alloc::format!("{}", Text(driver));
-    // ENOENT for a file that exists: its #! interpreter is missing.
-    if errno.0 == libc::ENOENT && sys::exists(driver) {
-        return Err(Error::BadInterpreter(shown));
-    }
-    Err(Error::Exec(shown, errno))
+    Err(exec_driver(opts.driver(), opts.driver_args, &environment))
 }
 
+/// Opens /dev/null once for each closed standard fd: open takes the
+/// lowest free fd, so the closed ones fill in order.
 fn guard_stdio() -> Result<(), Error> {
-    for closed in sys::closed_stdio().into_iter().filter(|&c| c) {
-        let _ = closed;
+    let closed = sys::closed_stdio().iter().filter(|&&c| c).count();
+    for _ in 0..closed {
         sys::open_dev_null().map_err(|e| Error::System("cannot open /dev/null".into(), e))?;
     }
     Ok(())
+}
+
+/// execve the driver by its path (never searched in PATH); returns only
+/// the error.
+fn exec_driver(driver: &[u8], args: &[&[u8]], environment: &[Vec<u8>]) -> Error {
+    let argv = driver_argv(driver, args);
+    let errno = sys::execve(&argv[0], &argv, environment);
+    let shown = alloc::format!("{}", Text(driver));
+    // ENOENT for a file that exists: its #! interpreter is missing.
+    if errno.0 == libc::ENOENT && sys::exists(driver) {
+        return Error::BadInterpreter(shown);
+    }
+    Error::Exec(shown, errno)
 }
 
 /// Decides, checks that portbind holds the privilege the request needs,
@@ -142,16 +150,16 @@ fn decide_and_log(
     opts: &Options<'_>,
     addrs: &[core::net::SocketAddr],
     target: &portbind::accounts::Target,
-) -> Result<(Grant, AuditId), Error> {
+) -> Result<(Grant, Needs, AuditId), Error> {
     let decision = decide::decide(invoker, opts.user.is_some(), addrs, target, opts.ambient)
         .and_then(|(grant, needs): (Grant, Needs)| {
             privilege::check_available(start, &needs, target)?;
-            privilege::raise_bind_capability(start, &needs)?;
-            Ok(grant)
+            Ok((grant, needs))
         });
     let refusal = match &decision {
         Err(Error::NotPermitted(text) | Error::PolicyInvalid(text)) => Some(text.as_str()),
-        Err(_) => return decision.map(|grant| (grant, AuditId(0))),
+        // Anything else ended the run before there was a decision to log.
+        Err(_) => return decision.map(|(grant, needs)| (grant, needs, AuditId(0))),
         Ok(_) => None,
     };
     let id = AuditId::new().ok_or_else(|| {
@@ -171,7 +179,7 @@ fn decide_and_log(
         driver: opts.driver(),
     });
     match decision {
-        Ok(grant) => Ok((grant, id)),
+        Ok((grant, needs)) => Ok((grant, needs, id)),
         Err(Error::NotPermitted(text)) => Err(Error::NotPermitted(alloc::format!(
             "{text} [audit id {id}]"
         ))),
