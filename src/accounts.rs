@@ -69,7 +69,7 @@ pub struct Target {
     pub shell: Vec<u8>,
 }
 
-/// Works out the target from `-u` and `-g`, as the SPEC lays down:
+/// Works out the target from `-u` and `-g`, as portbind(8) lays down:
 /// -u alone: the user's primary group and database groups; -u with -g:
 /// that gid plus the user's groups; -g alone: the invoker with that gid,
 /// groups unchanged; neither: the invoker unchanged.

@@ -260,9 +260,15 @@ fn env_name(value: &[u8]) -> Result<&[u8], Error> {
     if !valid {
         return Err(usage(format!("-e {}: not a variable name", Text(value))));
     }
-    if RESERVED_NAMES.contains(&value) || value.starts_with(b"LISTEN_") {
+    if RESERVED_NAMES.contains(&value) {
         return Err(usage(format!(
             "-e {}: portbind sets this variable itself",
+            Text(value)
+        )));
+    }
+    if value.starts_with(b"LISTEN_") {
+        return Err(usage(format!(
+            "-e {}: LISTEN_ variables belong to socket activation, which portbind sets up",
             Text(value)
         )));
     }

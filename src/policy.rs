@@ -228,7 +228,7 @@ fn shared_address(sockets: &[SocketAddr]) -> Option<IpAddr> {
 /// that a syntax error is reported as such even when a name is also unknown.
 ///
 /// The clauses after WHO may come in any order, each at most once, with
-/// `on ADDR` right after the port list it narrows: the SPEC's own example
+/// `on ADDR` right after the port list it narrows: portbind.conf(5)'s own example
 /// writes `ambient as fluff`, and the order changes nothing a rule grants.
 struct Clauses<'a> {
     who: &'a [u8],

@@ -24,7 +24,7 @@ const CASE_PRELUDE: &str = r#"run_case() {
 }
 "#;
 
-/// The driver's PATH, as the SPEC fixes it.
+/// The driver's PATH, as portbind(8) fixes it.
 const DRIVER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// Sets SIGPIPE and SIGXFSZ back to SIG_DFL (Python ignores them itself),

@@ -1,10 +1,10 @@
-//! Hostile input, family by family (shared/ATTACKS.md): the installed
+//! Hostile input, family by family (the families SECURITY.md lists): the installed
 //! setuid portbind run by nobody (or by root where the family needs it)
 //! inside the sandbox, with the bad argv, numbers, addresses, accounts,
 //! groups, fds, stderr, signal state, environment, privilege state, ports
 //! and drivers an attacker can hand it.
 //!
-//! Every case ends in one of the SPEC's statuses with one `portbind: `
+//! Every case ends in one of portbind(8)'s statuses with one `portbind: `
 //! line on stderr, or in the probe driver, whose report shows what it was
 //! given; the driver never runs with a root id or a capability it was not
 //! meant to have, and no portbind process or bound socket is left behind.
@@ -426,7 +426,7 @@ fn numbers_uids_and_gids_are_decimal_ids_or_names() {
     }
     let sandbox = Sandbox::new();
     let out_of_range: &[&[u8]] = &[b"4294967295", b"4294967296", b"99999999999999999999999"];
-    // SPEC: a value that is not all ASCII digits is a name, looked up in
+    // portbind(8): a value that is not all ASCII digits is a name, looked up in
     // the account database, so these are unknown accounts (67), not
     // usage errors.
     let not_digits: &[&[u8]] = &[
@@ -1790,7 +1790,7 @@ done
             message
         })
         .collect();
-    // The SPEC's own example of the errno text.
+    // portbind(8)'s own example of the errno text.
     for ((name, addr), message) in refused.iter().zip(&messages) {
         assert_eq!(
             *message,
@@ -1929,7 +1929,7 @@ fn driver_that_cannot_run_gives_126_or_127() {
     );
     finish(&sandbox);
 
-    // SPEC: 126 is a driver found but not executable, 127 one not found.
+    // portbind(8): 126 is a driver found but not executable, 127 one not found.
     // This one is there; its interpreter is not.
     let message = outcomes.get("bad_interpreter").refused(126);
     assert!(

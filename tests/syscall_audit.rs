@@ -1,7 +1,7 @@
 //! The syscall audit: the setuid binary traced from start to execve, its
 //! system calls compared with the sequences written down in
 //! tests/syscalls/*.expected, and what the calls do checked against the
-//! rules of the SPEC (see tests/syscalls/README.md).
+//! rules of portbind(8) (see tests/syscalls/README.md).
 
 mod common;
 
@@ -135,7 +135,7 @@ const ALLOWED_PATHS: [&str; 8] = [
     "/var/run/nscd/socket",
 ];
 
-/// Checks a trace against an expected file and the SPEC's rules; returns
+/// Checks a trace against an expected file and portbind(8)'s rules; returns
 /// a description of every problem.
 fn audit(trace: &str, driver: &str, expected_file: &str, refused: bool) -> Vec<String> {
     let calls = parse_trace(trace, driver);

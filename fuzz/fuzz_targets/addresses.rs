@@ -1,7 +1,7 @@
 //! The address parsers: `addr::parse_ipv4`, `parse_ipv6`, `parse_ip`,
 //! `parse_port_spec` and `addr::Display`.
 //!
-//! SPEC: "IPv4 strict dotted quad (`127.1`, `010.0.0.1`, `127.0.0.1x` are
+//! portbind(8): "IPv4 strict dotted quad (`127.1`, `010.0.0.1`, `127.0.0.1x` are
 //! refused); IPv6 in any standard form. No host names, no DNS." A `-p`
 //! value is `PORT`, `IPV4:PORT` or `[IPV6]:PORT`.
 

@@ -15,7 +15,7 @@ use portbind::error::Error;
 
 const MAX_ID: u32 = 4_294_967_294;
 
-/// Letters that take a value, from the SPEC's synopsis.
+/// Letters that take a value, from portbind(8)'s synopsis.
 fn takes_value(letter: u8) -> bool {
     b"pidugfbe".contains(&letter)
 }

@@ -1,5 +1,5 @@
 //! `num::parse_decimal`, `num::is_all_digits` and `addr::parse_port`
-//! against a reference written from the SPEC: "ASCII decimal digits only:
+//! against a reference written from portbind(8): "ASCII decimal digits only:
 //! no sign, no spaces, no 0x, no empty string, no non-ASCII digits, in
 //! range". The reference computes in u128, so it never overflows where the
 //! parser might.

@@ -276,7 +276,7 @@ fn any_request(u: &mut Unstructured) -> ArbResult<Built> {
     })
 }
 
-/// What the SPEC says a rule covers, written out on its own.
+/// What portbind(8) says a rule covers, written out on its own.
 fn covers(rule: &Rule, req: &Request) -> bool {
     let is_for = match rule.subject {
         Subject::User(uid) => req.invoker == uid,
@@ -310,7 +310,7 @@ fn check_permits(policy: &Policy, built: &Built) {
     assert_eq!(
         got.map(|r| r.line),
         want.map(|r| r.line),
-        "permits() and the SPEC's reading disagree"
+        "permits() and portbind(8)'s reading disagree"
     );
     let Some(rule) = got else { return };
     if req.ambient {
