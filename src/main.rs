@@ -101,10 +101,10 @@ fn run(argv: &[&'static [u8]], envp: &[&'static [u8]]) -> Result<Infallible, Err
     let bound = sockets::bind_all(&addrs, backlog)?;
 
     // 4. Become the target for good.
-    privilege::drop_privileges(&start, &target, opts.ambient)?;
+    let keyring = privilege::drop_privileges(&start, &target, opts.ambient)?;
 
     // 5. Prove it, or stop here.
-    privilege::verify_dropped(&target, opts.ambient)?;
+    privilege::verify_dropped(&target, opts.ambient, keyring)?;
 
     // 6. Sockets on their fds; every other fd above 2 closed.
     sockets::place_sockets(bound, opts.first_fd())?;

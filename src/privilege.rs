@@ -126,11 +126,18 @@ pub fn raise_bind_capability(start: &Start, needs: &Needs) -> Result<(), Error> 
         .map_err(|e| Error::System(String::from("cannot raise cap_net_bind_service"), e))
 }
 
+/// The session keyring the driver starts with; `None` where the kernel
+/// has no key management for this process (none to pass on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keyring(Option<libc::c_long>);
+
 /// Becomes the target for good: groups, then gid, then uid, then
 /// capabilities (setresuid leaves the inheritable set alone: it is
 /// cleared here). With `ambient`, exactly cap_net_bind_service is kept
-/// in the permitted, inheritable and ambient sets.
-pub fn drop_privileges(start: &Start, target: &Target, ambient: bool) -> Result<(), Error> {
+/// in the permitted, inheritable and ambient sets. Last, a new session
+/// keyring: the invoker's (Kerberos tickets, file-system keys) must not
+/// reach the driver.
+pub fn drop_privileges(start: &Start, target: &Target, ambient: bool) -> Result<Keyring, Error> {
     let planned = planned_caps(ambient);
     let change_ids = !start.is_already(target);
     if change_ids {
@@ -161,12 +168,21 @@ pub fn drop_privileges(start: &Start, target: &Target, ambient: bool) -> Result<
                 .map_err(|e| Error::System(String::from("cannot clear keep-capabilities"), e))?;
         }
     }
-    Ok(())
+    match sys::join_new_session_keyring() {
+        Ok(id) => Ok(Keyring(Some(id))),
+        // No key management (or keyctl filtered out): the driver cannot
+        // reach a keyring either.
+        Err(e) if e.0 == libc::ENOSYS || e.0 == libc::EPERM => Ok(Keyring(None)),
+        Err(e) => Err(Error::System(
+            String::from("cannot start a new session keyring"),
+            e,
+        )),
+    }
 }
 
 /// Checks that the drop left exactly the planned state, and that it
 /// cannot be undone.
-pub fn verify_dropped(target: &Target, ambient: bool) -> Result<(), Error> {
+pub fn verify_dropped(target: &Target, ambient: bool, keyring: Keyring) -> Result<(), Error> {
     let (u, g) = (target.uid, target.gid);
     let uids = sys::getresuid();
     if uids != (u, u, u) {
@@ -215,6 +231,13 @@ pub fn verify_dropped(target: &Target, ambient: bool) -> Result<(), Error> {
         if !raised {
             return Err(mismatch(String::from(
                 "cap_net_bind_service is not ambient",
+            )));
+        }
+    }
+    if let Keyring(Some(id)) = keyring {
+        if sys::session_keyring_id().ok() != Some(id) {
+            return Err(mismatch(String::from(
+                "the session keyring is not the new one",
             )));
         }
     }

@@ -676,6 +676,37 @@ pub fn ambient_is_set(cap: u32) -> SysResult<bool> {
     prctl(libc::PR_CAP_AMBIENT, is_set, libc::c_ulong::from(cap)).map(|v| v == 1)
 }
 
+const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): leaves the inherited session
+/// keyring for a new, empty one; returns its id.
+pub fn join_new_session_keyring() -> SysResult<libc::c_long> {
+    // SAFETY: a raw system call; a null name asks for an anonymous keyring.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            ptr::null::<c_char>(),
+        )
+    })
+}
+
+/// keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0): the id of
+/// the session keyring, without creating one.
+pub fn session_keyring_id() -> SysResult<libc::c_long> {
+    // SAFETY: a raw system call with integer arguments only.
+    check_long(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_SESSION_KEYRING,
+            0 as libc::c_long,
+        )
+    })
+}
+
 /// prctl(PR_GET_NO_NEW_PRIVS).
 pub fn no_new_privs() -> bool {
     prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0).is_ok_and(|v| v == 1)

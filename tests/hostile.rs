@@ -2299,3 +2299,60 @@ fn noargv_helper() -> PathBuf {
         .get_or_init(|| common::compile_static_c("tests/hostile_noargv.c", "hostile_noargv"))
         .clone()
 }
+
+// ---------------------------------------------------------------------
+// keyrings
+// ---------------------------------------------------------------------
+
+/// tests/hostile_keyring.c, compiled once per test process.
+fn keyring_helper() -> PathBuf {
+    static HELPER: OnceLock<PathBuf> = OnceLock::new();
+    HELPER
+        .get_or_init(|| common::compile_static_c("tests/hostile_keyring.c", "hostile_keyring"))
+        .clone()
+}
+
+#[test]
+fn keyrings_the_invokers_session_keyring_stays_behind() {
+    if !common::root_or_skip("keyrings_the_invokers_session_keyring_stays_behind") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let helper = sandbox.dir().join("keyring");
+    fs::copy(keyring_helper(), &helper).expect("copy the keyring helper");
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).expect("chmod");
+    // Root holding a secret starts a driver as nobody; nobody holding one
+    // starts a driver as itself: neither driver may reach the key.
+    let outcomes = Script::new()
+        .raw("K=\"$SANDBOX/keyring\"\n")
+        .case(
+            "root_to_nobody",
+            r#""$K" invoker "$PB" -p 4000 -u nobody -d "$K" -- driver"#,
+        )
+        .case(
+            "nobody_to_itself",
+            r#"$AS_NOBODY "$K" invoker "$PB" -p 4000 -d "$K" -- driver"#,
+        )
+        .run(&sandbox);
+    for name in ["root_to_nobody", "nobody_to_itself"] {
+        let outcome = outcomes.get(name);
+        outcome.assert_status(0);
+        let out = outcome.stdout();
+        let invoker = out
+            .lines()
+            .find_map(|l| l.strip_prefix("invoker keyring="))
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or_else(|| panic!("{name}: {out}"))
+            .to_string();
+        let driver = out
+            .lines()
+            .find_map(|l| l.strip_prefix("driver keyring="))
+            .unwrap_or_else(|| panic!("{name}: {out}"));
+        assert!(driver.ends_with(" found=0"), "{name}: {out}");
+        assert!(
+            !driver.starts_with(&format!("{invoker} ")),
+            "{name}: the driver shares the invoker's keyring: {out}"
+        );
+    }
+    finish(&sandbox);
+}
