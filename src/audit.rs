@@ -118,10 +118,23 @@ impl fmt::Display for Reason<'_> {
     }
 }
 
-/// Sends the line. No syslog daemon is not an error: the decision stands
-/// either way, and a refusal is also on stderr with the same id.
-pub fn log(entry: &Entry<'_>) {
-    let _ = sys::send_to_dev_log(&format_entry(entry, sys::getpid()));
+/// How sending the line went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// The syslog daemon has the line, or there is none to take it (no
+    /// socket at /dev/log, nobody listening): not an error.
+    Done,
+    /// A syslog daemon is there but its queue stayed full: the line is
+    /// lost, perhaps because someone floods the queue on purpose.
+    Lost,
+}
+
+/// Sends the line, waiting a bounded time for a busy syslog daemon.
+pub fn log(entry: &Entry<'_>) -> Sent {
+    match sys::send_to_dev_log(&format_entry(entry, sys::getpid())) {
+        Err(e) if e.0 == libc::EAGAIN || e.0 == libc::ENOBUFS => Sent::Lost,
+        _ => Sent::Done,
+    }
 }
 
 #[cfg(test)]

@@ -125,7 +125,8 @@ pub fn decide(
     let policy = policy::parse(&text, &SystemDb).map_err(|e| {
         Error::PolicyInvalid(format!(
             "{path}:{}: {}; every request that needs the policy is refused",
-            e.line, e.reason
+            e.line,
+            Text(e.reason.as_bytes())
         ))
     })?;
     let groups = invoker.all_groups();
@@ -248,15 +249,15 @@ fn read_policy() -> Result<Option<Vec<u8>>, Error> {
     )))
 }
 
-/// Every directory above the policy file must be root's and writable by
-/// no one else: whoever can rename entries there could put back a file
+/// Every directory above the policy file must be a real directory (not a
+/// symbolic link), root's, and writable by no one else: whoever can rename entries there could put back a file
 /// root had replaced. Ok(false) when a directory is missing (so is the
 /// file).
 fn check_policy_directories() -> Result<bool, Error> {
     let path = POLICY_PATH.to_bytes();
     for (end, _) in path.iter().enumerate().filter(|(_, &b)| b == b'/') {
         let dir = if end == 0 { &b"/"[..] } else { &path[..end] };
-        let facts = match sys::stat(dir) {
+        let facts = match sys::lstat(dir) {
             Ok(facts) => facts,
             Err(e) if e.0 == libc::ENOENT => return Ok(false),
             Err(e) => {
@@ -267,7 +268,11 @@ fn check_policy_directories() -> Result<bool, Error> {
                 )))
             }
         };
-        let problem = if facts.owner != Uid::ROOT {
+        // A symbolic link would send the check elsewhere, and the
+        // directories above its target would go unchecked.
+        let problem = if !facts.directory {
+            String::from("is not a directory (a symbolic link?)")
+        } else if facts.owner != Uid::ROOT {
             format!("is owned by uid {}, not root", facts.owner)
         } else if facts.mode & 0o022 != 0 {
             format!("is writable by group or others (mode {:04o})", facts.mode)

@@ -32,7 +32,7 @@ pub enum Error {
     PolicyInvalid(String),
     /// execve failed: the driver path and the errno.
     Exec(String, Errno),
-    /// The driver exists but its `#!` interpreter does not.
+    /// The driver exists but its interpreter (`#!` or ELF) does not.
     BadInterpreter(String),
 }
 
@@ -45,6 +45,8 @@ impl Error {
             Error::NotPermitted(_) => EX_NOPERM,
             Error::PolicyInvalid(_) => EX_CONFIG,
             Error::Exec(_, e) if e.0 == libc::ENOENT || e.0 == libc::ENOTDIR => EX_NOT_FOUND,
+            // Out of processes or memory: a resource failed, not the driver.
+            Error::Exec(_, e) if e.0 == libc::EAGAIN || e.0 == libc::ENOMEM => EX_OSERR,
             Error::Exec(..) | Error::BadInterpreter(_) => EX_CANNOT_EXEC,
         }
     }
@@ -64,7 +66,7 @@ impl fmt::Display for Error {
             }
             Error::BadInterpreter(driver) => write!(
                 f,
-                "cannot execute driver {driver}: its #! interpreter does not exist"
+                "cannot execute driver {driver}: its interpreter (a #! line's, or an ELF loader) does not exist"
             ),
         }
     }

@@ -168,7 +168,7 @@ fn decide_and_log(
             sys::Errno(libc::EIO),
         )
     })?;
-    audit::log(&audit::Entry {
+    let sent = audit::log(&audit::Entry {
         id,
         refusal,
         check_only: opts.check,
@@ -179,6 +179,11 @@ fn decide_and_log(
         driver: opts.driver(),
     });
     match decision {
+        // A grant that rests on the policy is never made unrecorded.
+        Ok((Grant::Rule(_), _)) if sent == audit::Sent::Lost => Err(Error::System(
+            alloc::format!("cannot write the audit line for audit id {id} (the syslog queue is full); a grant by the policy needs it"),
+            sys::Errno(libc::EAGAIN),
+        )),
         Ok((grant, needs)) => Ok((grant, needs, id)),
         Err(Error::NotPermitted(text)) => Err(Error::NotPermitted(alloc::format!(
             "{text} [audit id {id}]"

@@ -258,10 +258,24 @@ fn parse_line(line: &[u8], db: &dyn AccountDb) -> Result<Option<Rule>, String> {
 /// file, and a CR would hide what a line says when it is printed.
 fn check_characters(line: &[u8]) -> Result<(), String> {
     let text = core::str::from_utf8(line).map_err(|_| String::from("bytes that are not utf-8"))?;
-    match text.chars().find(|&c| c.is_control() && c != '\t') {
+    match text
+        .chars()
+        .find(|&c| (c.is_control() && c != '\t') || is_invisible(c))
+    {
         Some(c) => Err(format!("control character U+{:04X}", u32::from(c))),
         None => Ok(()),
     }
+}
+
+/// Characters that change how a line reads without showing themselves
+/// (bidirectional overrides, zero-width characters, line separators, the
+/// byte-order mark): a rule could be disguised with them, even from a
+/// comment.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2069 | 0xFEFF
+    )
 }
 
 fn split_clauses<'a>(tokens: &[&'a [u8]]) -> Result<Clauses<'a>, String> {
@@ -928,6 +942,22 @@ mod tests {
             target,
             target_groups: &[],
             ambient,
+        }
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_even_in_comments() {
+        for line in [
+            "# \u{202e}permit",
+            "permit alice port 23 # \u{200b}",
+            "\u{feff}permit alice port 23",
+        ] {
+            let error = parse_str(line).unwrap_err();
+            assert!(
+                error.reason.starts_with("control character"),
+                "{line:?}: {}",
+                error.reason
+            );
         }
     }
 

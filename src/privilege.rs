@@ -98,6 +98,8 @@ pub fn check_available(start: &Start, needs: &Needs, target: &Target) -> Result<
         "no_new_privs is set on this process, so the kernel ignored portbind's privilege"
     } else if noroot {
         "securebits NOROOT is set on this process, so setuid root grants no capabilities"
+    } else if start.uids.1 == Uid::ROOT {
+        "portbind runs as root but without the capability (a reduced bounding set, or a tracer)"
     } else if sys::exe_on_nosuid_mount() {
         "portbind lies on a filesystem mounted nosuid, so its setuid bit is ignored"
     } else if start.caps.permitted & NET_BIND != 0 {

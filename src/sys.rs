@@ -241,6 +241,7 @@ pub fn write_all(fd: c_int, mut bytes: &[u8]) -> SysResult<()> {
 /// What fstat(2) tells about a file that is about to be trusted.
 pub struct FileFacts {
     pub regular: bool,
+    pub directory: bool,
     pub owner: Uid,
     pub mode: u32,
     pub size: u64,
@@ -260,6 +261,7 @@ pub fn read_trusted_file(path: &CStr, limit: usize) -> SysResult<(FileFacts, Opt
     check(unsafe { libc::fstat(fd.raw(), &mut st) })?;
     let facts = FileFacts {
         regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        directory: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
         owner: Uid(st.st_uid),
         mode: st.st_mode & 0o7777,
         size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
@@ -271,15 +273,17 @@ pub fn read_trusted_file(path: &CStr, limit: usize) -> SysResult<(FileFacts, Opt
     Ok((facts, Some(contents)))
 }
 
-/// stat(2) of a path given as bytes (following symbolic links).
-pub fn stat(path: &[u8]) -> SysResult<FileFacts> {
+/// lstat(2) of a path given as bytes: a symbolic link is reported as
+/// itself (neither regular nor a directory), not followed.
+pub fn lstat(path: &[u8]) -> SysResult<FileFacts> {
     let path = c_string(path).ok_or(Errno(libc::EINVAL))?;
     // SAFETY: an all-zero stat is a valid value to be overwritten.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: path is NUL-terminated and st is a valid stat buffer.
-    check(unsafe { libc::stat(as_c_ptr(&path), &mut st) })?;
+    check(unsafe { libc::lstat(as_c_ptr(&path), &mut st) })?;
     Ok(FileFacts {
         regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        directory: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
         owner: Uid(st.st_uid),
         mode: st.st_mode & 0o7777,
         size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
@@ -480,14 +484,29 @@ pub fn listen(fd: &OwnedFd, backlog: c_int) -> SysResult<()> {
     check(unsafe { libc::listen(fd.raw(), backlog) }).map(drop)
 }
 
-/// Sends one datagram to the syslog socket /dev/log. Failures (no syslog
-/// daemon, a stream socket there) are reported and are the caller's to
-/// ignore.
+/// Sends one datagram to the syslog socket /dev/log, waiting at most a
+/// second for room in a full queue (EAGAIN then). Other failures (no
+/// syslog daemon, a stream socket there) are reported too; what to make
+/// of them is the caller's choice.
 pub fn send_to_dev_log(message: &[u8]) -> SysResult<()> {
     // SAFETY: socket takes integers only.
     let fd = OwnedFd(check(unsafe {
         libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
     })?);
+    let limit = libc::timeval {
+        tv_sec: 1,
+        tv_usec: 0,
+    };
+    // SAFETY: limit is a valid timeval for the length passed.
+    check(unsafe {
+        libc::setsockopt(
+            fd.raw(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&limit as *const libc::timeval).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    })?;
     // SAFETY: all-zero is a valid sockaddr_un.
     let mut sun: libc::sockaddr_un = unsafe { zeroed() };
     sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
@@ -501,9 +520,7 @@ pub fn send_to_dev_log(message: &[u8]) -> SysResult<()> {
             fd.raw(),
             message.as_ptr().cast(),
             message.len(),
-            // A syslog daemon that does not read must not stall portbind
-            // (still privileged here): a full queue drops the line.
-            libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            libc::MSG_NOSIGNAL,
             (&sun as *const libc::sockaddr_un).cast(),
             size_of::<libc::sockaddr_un>() as libc::socklen_t,
         )

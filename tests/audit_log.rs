@@ -725,11 +725,14 @@ fn a_syslog_that_does_not_read_cannot_stall_portbind() {
         return;
     }
     let sandbox = Sandbox::new();
-    // A receiver at /dev/log that never reads, its queue filled first: the
-    // log line is dropped, and portbind (still root at that point) goes on.
-    // `timeout` only stops a hang; nothing here measures time.
+    // A receiver at /dev/log that never reads, its queue filled first (as
+    // a local user could do on purpose). portbind waits a bounded time,
+    // then goes on where nothing rests on the policy, and refuses a grant
+    // that does, since it would go unrecorded. `timeout` only stops a
+    // hang; nothing here measures time.
     let (output, _) = sandbox.run_with_devlog(
-        r#"mv /dev/log /dev/log.keep
+        r#"echo 'permit nobody port 23' >/etc/portbind.conf
+mv /dev/log /dev/log.keep
 /usr/bin/python3 -I -c '
 import os, socket, subprocess, sys
 deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -742,15 +745,29 @@ try:
         filler.sendto(b"x" * 64, "/dev/log")
 except BlockingIOError:
     pass
-print("status=%d" % subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode)
-' timeout -s KILL 20 $AS_NOBODY "$PB" -p 4000 -d "$PROBE"
+for name, command in (("free", sys.argv[1]), ("granted", sys.argv[2])):
+    run = subprocess.run(["sh", "-c", command], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    print("%s status=%d %s" % (name, run.returncode, run.stderr.decode().strip()))
+' 'timeout -s KILL 20 $AS_NOBODY "$PB" -p 4000 -d "$PROBE"' \
+  'timeout -s KILL 20 $AS_NOBODY "$PB" -p 23 -d "$PROBE"'
 rm /dev/log
 mv /dev/log.keep /dev/log"#,
     );
+    let stdout = stdout_str(&output);
+    let mut lines = stdout.lines();
     assert_eq!(
-        stdout_str(&output).trim(),
-        "status=0",
-        "{}",
+        lines.next(),
+        Some("free status=0 "),
+        "{stdout}{}",
+        stderr_str(&output)
+    );
+    let granted = lines.next().unwrap_or_default();
+    assert!(
+        granted
+            .starts_with("granted status=71 portbind: cannot write the audit line for audit id ")
+            && granted.contains("a grant by the policy needs it"),
+        "{stdout}{}",
         stderr_str(&output)
     );
     sandbox.assert_no_leftovers();

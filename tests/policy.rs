@@ -496,6 +496,16 @@ const BROKEN_FILES: &[(&str, &str, &[&str])] = &[
         &[],
     ),
     (
+        "bidi_in_comment",
+        "printf 'permit alice port 23 # \\342\\200\\256 hidden\\n' | policy",
+        &[":1:", "U+202E"],
+    ),
+    (
+        "non_ascii_name_escaped",
+        "printf 'permit al\\303\\251 port 23\\n' | policy",
+        &[":1:", "al\\xc3\\xa9"],
+    ),
+    (
         "malformed",
         "echo 'permit alice prot 23' | policy",
         &[":1:", "prot"],
