@@ -172,8 +172,11 @@ pub fn drop_privileges(start: &Start, target: &Target, ambient: bool) -> Result<
     }
     match sys::join_new_session_keyring() {
         Ok(id) => Ok(Keyring(Some(id))),
-        // No key management (or keyctl filtered out): the driver cannot
-        // reach a keyring either.
+        // No key management in this kernel; or keyctl is filtered out by a
+        // seccomp filter of the caller's, which the driver inherits, so it
+        // cannot read the old keyring through keyctl either (the kernel's
+        // own users of the keyring, such as network file systems, still
+        // could: a limitation the README names).
         Err(e) if e.0 == libc::ENOSYS || e.0 == libc::EPERM => Ok(Keyring(None)),
         Err(e) => Err(Error::System(
             String::from("cannot start a new session keyring"),
