@@ -96,21 +96,23 @@ fn run(argv: &[&'static [u8]], envp: &[&'static [u8]]) -> Result<Infallible, Err
         sys::exit(0);
     }
 
-    // 3. Bind, with privilege, and for this alone.
+    // 3. Another account gets no hold on the invoker's terminal: a new
+    // session, before anything is bound (a fork, if one is needed, leaves
+    // the parent nothing but the wait).
+    terminal::detach(&start, target.uid != invoker.uid)?;
+
+    // 4. Bind, with privilege, and for this alone.
     privilege::raise_bind_capability(&start, &needs)?;
     let bound = sockets::bind_all(&addrs, backlog)?;
 
-    // 4. Become the target for good.
+    // 5. Become the target for good.
     let keyring = privilege::drop_privileges(&start, &target, opts.ambient)?;
 
-    // 5. Prove it, or stop here.
+    // 6. Prove it, or stop here.
     privilege::verify_dropped(&target, opts.ambient, keyring)?;
 
-    // 6. Sockets on their fds; every other fd above 2 closed.
+    // 7. Sockets on their fds; every other fd above 2 closed.
     sockets::place_sockets(bound, opts.first_fd())?;
-
-    // 7. Another account gets no hold on the invoker's terminal.
-    terminal::detach(target.uid != invoker.uid)?;
 
     // 8. A fresh environment, an empty signal mask, exec.
     let environment = driver_env(&opts, &invoker, &target, envp, addrs.len());

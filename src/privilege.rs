@@ -113,6 +113,20 @@ pub fn check_available(start: &Start, needs: &Needs, target: &Target) -> Result<
     )))
 }
 
+/// Becomes the invoker again, for good, with no capability: what the
+/// parent left holding the terminal's session does before it waits.
+pub fn become_invoker(start: &Start) -> Result<(), Error> {
+    let (uid, gid) = (start.uids.0, start.gids.0);
+    if start.uids != (uid, uid, uid) || start.gids != (gid, gid, gid) {
+        sys::setgroups(&start.groups)
+            .map_err(|e| Error::System(String::from("cannot set the invoker's groups"), e))?;
+        sys::setresgid(gid).map_err(|e| Error::System(format!("cannot set gid {gid}"), e))?;
+        sys::setresuid(uid).map_err(|e| Error::System(format!("cannot set uid {uid}"), e))?;
+    }
+    sys::capset(CapSets::default())
+        .map_err(|e| Error::System(String::from("cannot clear capabilities"), e))
+}
+
 /// Makes cap_net_bind_service effective when it is only permitted (a
 /// file-capability install without the effective bit).
 pub fn raise_bind_capability(start: &Start, needs: &Needs) -> Result<(), Error> {

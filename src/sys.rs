@@ -947,6 +947,12 @@ pub fn fork() -> SysResult<Option<i32>> {
     Ok((pid != 0).then_some(pid))
 }
 
+/// kill(2) with SIGKILL, for a child of our own.
+pub fn kill(pid: i32) {
+    // SAFETY: kill takes integers only.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
 /// Sets SIGCHLD to its default disposition and returns the one it had, for
 /// `restore_sigchld`: with SIGCHLD ignored the kernel reaps children
 /// itself and there would be no status to wait for.

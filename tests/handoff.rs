@@ -704,6 +704,7 @@ fn terminal_invoker_loses_the_driver_to_a_new_session() {
         r#"cat >"$OUT/ttycheck" <<EOF
 #!/bin/sh
 if (: </dev/tty) 2>/dev/null; then echo ctty=1; else echo ctty=0; fi
+echo "parentuid=\$(awk '/^Uid:/ { print \$2 }' /proc/\$PPID/status)"
 exec "$PROBE" "\$@"
 EOF
 chmod 755 "$OUT/ttycheck"
@@ -790,6 +791,10 @@ run_case notty "$PB" -p 23 -u nobody -d "$OUT/ttycheck""#,
     assert_eq!(leader.fds(), [0, 1, 2, 6]);
     assert_handed_socket(&leader, "leader", 6, "inet 0.0.0.0 23");
     assert_no_privilege(&leader, "leader");
+    // The parent left holding the terminal's session is the invoker (root
+    // here), never the target: the driver cannot kill it and take the
+    // terminal.
+    assert_eq!(leader.get("parentuid"), Some("0"));
 
     // Stdio redirected away from the terminal does not keep the driver in
     // the session: it could still open /dev/tty and push keystrokes.

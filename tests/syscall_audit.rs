@@ -123,8 +123,11 @@ const MEMORY: [&str; 4] = ["brk", "mmap", "munmap", "mremap"];
 
 /// What portbind may open or stat while privileged: the account database,
 /// the policy file and the directories above it, the unprivileged-port
-/// sysctl, /dev/null for closed stdio, and nscd's socket.
-const ALLOWED_PATHS: [&str; 8] = [
+/// sysctl, /dev/null for closed stdio, /dev/tty (opened with O_NOCTTY and
+/// closed at once, to learn whether there is a controlling terminal), and
+/// nscd's socket.
+const ALLOWED_PATHS: [&str; 9] = [
+    "/dev/tty",
     "/",
     "/etc",
     "/etc/passwd",
