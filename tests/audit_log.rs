@@ -42,33 +42,11 @@ record() {
 }
 "#;
 
-/// What one recorded command did.
-struct Case {
-    name: String,
-    pid: u32,
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
+/// What one recorded command did (its pid too: `record` writes it).
+type Case = common::Recorded;
 
 fn case(sandbox: &Sandbox, name: &str) -> Case {
-    let read = |ext: &str| {
-        let path = sandbox.out().join(format!("{name}.{ext}"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("case {name}: read {}: {e}", path.display()))
-    };
-    let number = |ext: &str| {
-        String::from_utf8(read(ext))
-            .ok()
-            .and_then(|text| text.trim().parse::<i64>().ok())
-            .unwrap_or_else(|| panic!("case {name}: {ext} is not a number"))
-    };
-    Case {
-        name: name.to_string(),
-        pid: number("pid") as u32,
-        status: number("rc") as i32,
-        stdout: read("out"),
-        stderr: String::from_utf8_lossy(&read("err")).into_owned(),
-    }
+    common::recorded(sandbox.out(), name)
 }
 
 /// Runs `script` after [`SETUP`] with /dev/log captured; checks that the
@@ -116,7 +94,7 @@ fn parse_log_line(datagram: &[u8]) -> LogLine {
 fn datagram_of<'a>(datagrams: &'a [Vec<u8>], case: &Case) -> &'a [u8] {
     let sent: Vec<&Vec<u8>> = datagrams
         .iter()
-        .filter(|d| parse_log_line(d).pid == case.pid)
+        .filter(|d| Some(parse_log_line(d).pid) == case.pid)
         .collect();
     assert_eq!(
         sent.len(),
@@ -124,7 +102,7 @@ fn datagram_of<'a>(datagrams: &'a [Vec<u8>], case: &Case) -> &'a [u8] {
         "case {}: {} log lines from pid {}, not one",
         case.name,
         sent.len(),
-        case.pid
+        case.pid.unwrap_or_default()
     );
     sent[0]
 }
@@ -138,7 +116,7 @@ fn line_of(datagrams: &[Vec<u8>], case: &Case) -> LogLine {
 fn assert_not_logged(datagrams: &[Vec<u8>], case: &Case) {
     let lines: Vec<String> = datagrams
         .iter()
-        .filter(|d| parse_log_line(d).pid == case.pid)
+        .filter(|d| Some(parse_log_line(d).pid) == case.pid)
         .map(|d| String::from_utf8_lossy(d).into_owned())
         .collect();
     assert!(lines.is_empty(), "case {}: logged {lines:?}", case.name);
@@ -250,7 +228,10 @@ record check_unsafe $AS_ALICE "$PB" -c -p 23 -u mud -d "$PROBE""#,
         assert_eq!(ran.stderr, "", "case {name}");
         let report = Report::parse(&ran.stdout);
         assert!(report.is_complete(), "case {name}: no report");
-        assert_eq!(report.get("pid"), Some(ran.pid.to_string().as_str()));
+        assert_eq!(
+            report.get("pid"),
+            Some(ran.pid.unwrap_or_default().to_string().as_str())
+        );
         let line = line_of(&datagrams, &ran);
         assert_eq!(line.priority, 86, "case {name}: authpriv.info");
         let id = log_id(&line);
@@ -699,7 +680,7 @@ done"#,
         let id = stderr_audit_id(&refused);
         let sent: Vec<&Vec<u8>> = datagrams
             .iter()
-            .filter(|d| parse_log_line(d).pid == refused.pid)
+            .filter(|d| Some(parse_log_line(d).pid) == refused.pid)
             .collect();
         let [datagram] = sent[..] else {
             faults.push(format!("case {name}: {} log lines, not one", sent.len()));

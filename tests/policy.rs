@@ -66,26 +66,11 @@ policy() {
 "#;
 
 /// What one recorded command did.
-struct Case {
-    name: String,
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: String,
-}
+type Case = common::Recorded;
 
 /// Reads back `record NAME ...`.
 fn case(sandbox: &Sandbox, name: &str) -> Case {
-    let read = |ext: &str| {
-        let path = sandbox.out().join(format!("{name}.{ext}"));
-        std::fs::read(&path).unwrap_or_else(|e| panic!("case {name}: read {}: {e}", path.display()))
-    };
-    let rc = String::from_utf8(read("rc")).expect("status file is text");
-    Case {
-        name: name.to_string(),
-        status: rc.trim().parse().expect("status is a number"),
-        stdout: read("out"),
-        stderr: String::from_utf8_lossy(&read("err")).into_owned(),
-    }
+    common::recorded(sandbox.out(), name)
 }
 
 /// Runs `script` after [`ACCOUNTS`] and [`HELPERS`] and checks that the

@@ -658,3 +658,33 @@ pub fn unescape(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// What one recorded command left in a results directory: `NAME.out`,
+/// `NAME.err`, `NAME.rc`, and `NAME.pid` when the script wrote one.
+pub struct Recorded {
+    pub name: String,
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub pid: Option<u32>,
+}
+
+/// Reads back what the command recorded as `name` left in `out`.
+pub fn recorded(out: &Path, name: &str) -> Recorded {
+    let read = |ext: &str| fs::read(out.join(format!("{name}.{ext}")));
+    let number = |ext: &str| {
+        read(ext)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.trim().parse::<i64>().ok())
+    };
+    let must =
+        |ext: &str| read(ext).unwrap_or_else(|e| panic!("case {name}: read {name}.{ext}: {e}"));
+    Recorded {
+        name: name.to_string(),
+        status: number("rc").unwrap_or_else(|| panic!("case {name}: no status")) as i32,
+        stdout: must("out"),
+        stderr: String::from_utf8_lossy(&must("err")).into_owned(),
+        pid: number("pid").map(|pid| pid as u32),
+    }
+}
