@@ -135,6 +135,7 @@ pub fn decide(
         invoker_groups: &groups,
         sockets,
         target: (target.uid, target.gid),
+        target_name: &target.name,
         target_groups: &target.groups,
         ambient,
     };

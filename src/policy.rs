@@ -54,6 +54,10 @@ pub struct Rule {
     pub ports: Option<Ports>,
     pub addr: Option<IpAddr>,
     pub target: Option<(Uid, Gid)>,
+    /// The account `as` names, when it names one rather than a uid: the
+    /// driver's account must be that one, not another name (with other
+    /// groups) for the same uid.
+    pub target_name: Option<Vec<u8>>,
     pub ambient: bool,
 }
 
@@ -81,6 +85,8 @@ pub struct Request<'a> {
     pub invoker_groups: &'a [Gid],
     pub sockets: &'a [SocketAddr],
     pub target: (Uid, Gid),
+    /// The name of the driver's account.
+    pub target_name: &'a [u8],
     /// The supplementary groups the driver would get.
     pub target_groups: &'a [Gid],
     pub ambient: bool,
@@ -142,7 +148,13 @@ impl Rule {
 
     fn allows_target(&self, request: &Request) -> bool {
         match self.target {
-            Some(target) => request.target == target,
+            Some(target) => {
+                request.target == target
+                    && self
+                        .target_name
+                        .as_deref()
+                        .is_none_or(|name| name == request.target_name)
+            }
             // Without `as`, only the invoker with groups it already holds.
             None => {
                 let (uid, gid) = request.target;
@@ -331,12 +343,17 @@ fn resolve(clauses: &Clauses, db: &dyn AccountDb) -> Result<Rule, String> {
     };
     let subject = resolve_subject(clauses.who, db)?;
     let target = clauses.target.map(|t| resolve_target(t, db)).transpose()?;
+    let target_name = clauses.target.and_then(|text| {
+        let user = text.split(|&b| b == b':').next().unwrap_or(text);
+        (!is_all_digits(user)).then(|| user.to_vec())
+    });
     Ok(Rule {
         line: 0,
         subject,
         ports,
         addr,
         target,
+        target_name,
         ambient: clauses.ambient,
     })
 }
@@ -562,6 +579,7 @@ mod tests {
                 ports: Some(Ports::List(vec![range(23, 23), range(4000, 4010)])),
                 addr: None,
                 target: Some((Uid(2000), Gid(2000))),
+                target_name: Some(b"mud".to_vec()),
                 ambient: false,
             },
             Rule {
@@ -570,6 +588,7 @@ mod tests {
                 ports: Some(Ports::List(vec![range(80, 80), range(443, 443)])),
                 addr: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10))),
                 target: Some((Uid(2001), Gid(2001))),
+                target_name: Some(b"www-mud".to_vec()),
                 ambient: false,
             },
             Rule {
@@ -578,6 +597,7 @@ mod tests {
                 ports: None,
                 addr: None,
                 target: Some((Uid(2002), Gid(2002))),
+                target_name: Some(b"fluff".to_vec()),
                 ambient: true,
             },
         ];
@@ -940,6 +960,10 @@ mod tests {
             invoker_groups: &ALICE_GROUPS,
             sockets,
             target,
+            target_name: USERS
+                .iter()
+                .find(|(_, uid, _)| *uid == target.0 .0)
+                .map_or(&b""[..], |(name, _, _)| name),
             target_groups: &[],
             ambient,
         }
@@ -959,6 +983,23 @@ mod tests {
                 error.reason
             );
         }
+    }
+
+    #[test]
+    fn as_a_name_means_that_account_not_an_alias_of_its_uid() {
+        let socket = [SocketAddr::from(([0, 0, 0, 0], 23))];
+        let mut asked = request(&socket, MUD, false);
+        assert_eq!(
+            permitted_line("permit alice port 23 as mud", &asked),
+            Some(1)
+        );
+        asked.target_name = b"mud-alias";
+        assert_eq!(permitted_line("permit alice port 23 as mud", &asked), None);
+        // A rule that gives the uid itself pins only the ids.
+        assert_eq!(
+            permitted_line("permit alice port 23 as 2000", &asked),
+            Some(1)
+        );
     }
 
     #[test]

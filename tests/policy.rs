@@ -748,3 +748,34 @@ record permitted as_user 2005 2005 "$PB" -p 23 -d "$PROBE""#,
     assert_ran(&case(&sandbox, "permitted"));
     sandbox.assert_no_leftovers();
 }
+
+#[test]
+fn as_names_the_account_not_another_name_for_its_uid() {
+    if !common::root_or_skip("as_names_the_account_not_another_name_for_its_uid") {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // mudalias shares mud's uid but has a group of its own: a rule for mud
+    // must not hand that group out.
+    run_script(
+        &sandbox,
+        r#"echo 'mudalias:x:2100:2100::/nonexistent:/usr/sbin/nologin' >>/etc/passwd
+echo 'aliasonly:x:2400:mudalias' >>/etc/group
+printf 'permit alice port 23 as mud\n' | policy
+record by_name as_user 2001 2001 "$PB" -p 23 -u mud -d "$PROBE"
+record by_uid as_user 2001 2001 "$PB" -p 23 -u 2100 -d "$PROBE"
+record alias as_user 2001 2001 "$PB" -p 23 -u mudalias -d "$PROBE""#,
+    );
+    let by_name = case(&sandbox, "by_name");
+    let report = assert_ran(&by_name);
+    assert_identity(&by_name, &report, 2100, 2100, &[2100, 2300]);
+    let by_uid = case(&sandbox, "by_uid");
+    let report = assert_ran(&by_uid);
+    assert_identity(&by_uid, &report, 2100, 2100, &[2100, 2300]);
+    assert_refused(
+        &case(&sandbox, "alias"),
+        77,
+        &["run the driver as mudalias (uid 2100, gid 2100, groups 2100,2400)"],
+    );
+    sandbox.assert_no_leftovers();
+}

@@ -223,6 +223,7 @@ struct Built {
     groups: Vec<Gid>,
     sockets: Vec<SocketAddr>,
     target: (Uid, Gid),
+    target_name: Vec<u8>,
     ambient: bool,
 }
 
@@ -233,6 +234,7 @@ impl Built {
             invoker_groups: &self.groups,
             sockets: &self.sockets,
             target: self.target,
+            target_name: &self.target_name,
             target_groups: &[],
             ambient: self.ambient,
         }
@@ -267,11 +269,20 @@ fn any_request(u: &mut Unstructured) -> ArbResult<Built> {
         }
         _ => (Uid(u.arbitrary()?), Gid(u.arbitrary()?)),
     };
+    // The target's name: its passwd name, or another name for the same
+    // uid (an alias), or none.
+    let listed = USERS.iter().find(|(_, uid, _)| *uid == target.0 .0);
+    let target_name = match (listed, u.int_in_range(0..=2u8)?) {
+        (Some((name, _, _)), 0 | 1) => name.as_bytes().to_vec(),
+        (_, 2) => b"alias".to_vec(),
+        _ => Vec::new(),
+    };
     Ok(Built {
         invoker: Uid(invoker),
         groups,
         sockets,
         target,
+        target_name,
         ambient: u.arbitrary()?,
     })
 }
@@ -283,7 +294,14 @@ fn covers(rule: &Rule, req: &Request) -> bool {
         Subject::Group(gid) => req.invoker_groups.contains(&gid),
     };
     let target = match rule.target {
-        Some(t) => req.target == t,
+        // `as NAME` is that account; `as UID` pins only the ids.
+        Some(t) => {
+            req.target == t
+                && rule
+                    .target_name
+                    .as_deref()
+                    .is_none_or(|name| name == req.target_name)
+        }
         None => req.target.0 == req.invoker && req.invoker_groups.contains(&req.target.1),
     };
     let ambient = rule.ambient || !req.ambient;
@@ -416,6 +434,10 @@ fn check_suggestion(u: &mut Unstructured) -> ArbResult<()> {
         groups,
         sockets,
         target,
+        // The account the suggestion names is the one asked for.
+        target_name: target_text
+            .as_ref()
+            .map_or(Vec::new(), |(user, _)| user.as_bytes().to_vec()),
         ambient,
     };
     assert!(
