@@ -69,7 +69,7 @@ impl Needs {
         }
     }
 
-    pub fn any(&self) -> bool {
+    fn any(&self) -> bool {
         !self.privileged_sockets.is_empty() || self.other_account || self.ambient
     }
 }

@@ -255,7 +255,6 @@ fn print_plan(
         sockets: addrs,
         first_fd: opts.first_fd(),
         backlog,
-        systemd: opts.systemd,
         target,
         ambient: opts.ambient,
         driver: opts.driver(),

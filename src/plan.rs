@@ -19,7 +19,6 @@ pub struct Plan<'a> {
     pub sockets: &'a [SocketAddr],
     pub first_fd: u32,
     pub backlog: Option<i32>,
-    pub systemd: bool,
     pub target: &'a Target,
     pub ambient: bool,
     pub driver: &'a [u8],
@@ -57,9 +56,9 @@ pub fn print(plan: &Plan<'_>) {
     };
     out::stdout(format_args!("decision: {decision} (audit id {})", plan.id));
     out::stdout(format_args!("invoker: {}", show_invoker(plan.invoker)));
-    let state = match (plan.backlog, plan.systemd) {
-        (Some(n), _) => format!("listening, backlog {n}"),
-        (None, _) => String::from("bound, not listening"),
+    let state = match plan.backlog {
+        Some(n) => format!("listening, backlog {n}"),
+        None => String::from("bound, not listening"),
     };
     for (fd, socket) in (plan.first_fd..).zip(plan.sockets) {
         out::stdout(format_args!(

@@ -247,6 +247,18 @@ pub struct FileFacts {
     pub size: u64,
 }
 
+impl FileFacts {
+    fn of(st: &libc::stat) -> FileFacts {
+        FileFacts {
+            regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+            directory: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+            owner: Uid(st.st_uid),
+            mode: st.st_mode & 0o7777,
+            size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
+        }
+    }
+}
+
 /// Opens `path` read-only without following a final symlink and without
 /// blocking on a FIFO, and reads at most `limit` bytes after an fstat.
 /// Returns the facts and, when the file is regular and small enough, its
@@ -259,13 +271,7 @@ pub fn read_trusted_file(path: &CStr, limit: usize) -> SysResult<(FileFacts, Opt
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: fd is open and st is a valid stat buffer.
     check(unsafe { libc::fstat(fd.raw(), &mut st) })?;
-    let facts = FileFacts {
-        regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
-        directory: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
-        owner: Uid(st.st_uid),
-        mode: st.st_mode & 0o7777,
-        size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
-    };
+    let facts = FileFacts::of(&st);
     if !facts.regular || facts.size > limit as u64 {
         return Ok((facts, None));
     }
@@ -281,13 +287,7 @@ pub fn lstat(path: &[u8]) -> SysResult<FileFacts> {
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: path is NUL-terminated and st is a valid stat buffer.
     check(unsafe { libc::lstat(as_c_ptr(&path), &mut st) })?;
-    Ok(FileFacts {
-        regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
-        directory: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
-        owner: Uid(st.st_uid),
-        mode: st.st_mode & 0o7777,
-        size: u64::try_from(st.st_size).unwrap_or(u64::MAX),
-    })
+    Ok(FileFacts::of(&st))
 }
 
 /// Reads a small file such as a /proc/sys value.

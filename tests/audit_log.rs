@@ -54,15 +54,7 @@ fn case(sandbox: &Sandbox, name: &str) -> Case {
 fn run_logged(sandbox: &Sandbox, script: &str) -> Vec<Vec<u8>> {
     let (output, datagrams) =
         sandbox.run_with_devlog(&format!("{SETUP}\n{script}\necho script-done"));
-    assert_eq!(
-        (
-            status_code(&output),
-            stdout_str(&output).as_str(),
-            stderr_str(&output).as_str()
-        ),
-        (Some(0), "script-done\n", ""),
-        "the script failed"
-    );
+    common::assert_script_done(&output);
     datagrams
 }
 

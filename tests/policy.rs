@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{status_code, stderr_str, stdout_str, Report, Sandbox};
+use common::{Report, Sandbox};
 
 const POLICY_PATH: &str = "/etc/portbind.conf";
 
@@ -83,15 +83,7 @@ fn run_script(sandbox: &Sandbox, script: &str) {
 /// holds the accounts.
 fn run_again(sandbox: &Sandbox, script: &str) {
     let output = sandbox.run(&format!("{HELPERS}\n{script}\necho script-done"));
-    assert_eq!(
-        (
-            status_code(&output),
-            stdout_str(&output).as_str(),
-            stderr_str(&output).as_str()
-        ),
-        (Some(0), "script-done\n", ""),
-        "the script failed"
-    );
+    common::assert_script_done(&output);
 }
 
 /// The driver ran: status 0 from the probe, nothing on stderr, a complete

@@ -688,3 +688,17 @@ pub fn recorded(out: &Path, name: &str) -> Recorded {
         pid: number("pid").map(|pid| pid as u32),
     }
 }
+
+/// Asserts that a script which ends with `echo script-done` got there
+/// without a word on stderr.
+pub fn assert_script_done(output: &Output) {
+    assert_eq!(
+        (
+            status_code(output),
+            stdout_str(output).as_str(),
+            stderr_str(output).as_str()
+        ),
+        (Some(0), "script-done\n", ""),
+        "the script failed"
+    );
+}
